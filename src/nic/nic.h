@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The NIC model: what a driver sees of a multi-queue Ethernet adapter
+ * (Linux igb/ixgbe), with a backend playing the part of its firmware.
+ *
+ * RX, per queue: a ring of descriptors {addr, len, status, rss_hash} and
+ * two registers. The driver gives descriptors to the NIC by filling `addr`
+ * with a pool buffer and advancing the tail register (RDT). The firmware
+ * writes a frame into the buffer at the next descriptor the NIC owns (the
+ * DMA), stores len and hash, then sets DD|EOP in status with release
+ * order, advances the head register (RDH) and tells interrupt moderation.
+ * No descriptor owned by the NIC: the frame is dropped and counted in
+ * rx_missed_errors. The wire never waits.
+ *
+ * The driver's poll (wp_nic_napi_poll, igb_poll) reads status with
+ * acquire order; DD set: builds an skb around the buffer (no copy),
+ * refills the descriptor with a fresh buffer, hands the skb to NAPI; at
+ * the end writes the tail register once for the whole batch.
+ *
+ * TX, per queue: the driver writes descriptors {addr,len,cmd} pointing at
+ * skb data, then rings the doorbell (a TDT write plus the backend's kick,
+ * batched with xmit_more). The firmware sends frames from TDH up to TDT,
+ * sets DD on each, and raises the queue's vector. Cleaning (igb_clean_tx_irq)
+ * happens in the NAPI poll: DD descriptors give their skbs back.
+ *
+ * RSS: Toeplitz hash of the IPv4 addresses (and TCP/UDP ports) with a
+ * 40-byte key, low 7 bits index a 128-entry indirection table that names
+ * the queue (src/nic/rss.h).
+ *
+ * Threads: firmware calls (wp_nic_rx_*, wp_nic_tx_fw_*, wp_nic_coalesce_tick)
+ * come from the backend's thread; driver calls from the queue's cpu.
+ * Ring-size and queue-count changes stop the queue (napi_disable, firmware
+ * quiesced), rebuild it and restart it; frames arriving meanwhile are
+ * dropped and counted (rx_missed_errors), as an ifdown/ifup would.
+ */
+#ifndef WP_NIC_NIC_H
+#define WP_NIC_NIC_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/clock.h"
+#include "core/compiler.h"
+#include "irq/coalesce.h"
+#include "irq/irq.h"
+#include "napi/napi.h"
+#include "nic/rss.h"
+#include "skb/pool.h"
+
+#define WP_NIC_MAX_QUEUES 16
+#define WP_RING_MIN 64
+#define WP_RING_MAX 4096
+#define WP_RING_DEFAULT 512
+#define WP_ETH_HLEN 14
+#define WP_ETH_VLAN_HLEN 4
+#define WP_MTU_DEFAULT 1500
+#define WP_MTU_MIN 68
+#define WP_MTU_MAX 9000
+
+/* RX descriptor status bits (igb's E1000_RXD_STAT_* and error bits). */
+enum {
+	WP_RXD_STAT_DD = 1u << 0,   /* descriptor done: written by the NIC */
+	WP_RXD_STAT_EOP = 1u << 1,  /* end of packet */
+	WP_RXD_STAT_RSS = 1u << 2,  /* rss_hash valid */
+	WP_RXD_STAT_L4 = 1u << 3,   /* hash covers ports */
+	WP_RXD_ERR_FRAME = 1u << 8, /* frame error reported by the backend */
+};
+
+struct wp_rx_desc {
+	uint64_t addr;              /* buffer (virtual address: our "DMA") */
+	uint16_t len;               /* bytes written */
+	_Atomic uint16_t status;    /* DD last, with release order */
+	uint32_t rss_hash;
+};
+
+enum {
+	WP_TXD_CMD_EOP = 1u << 0,
+	WP_TXD_CMD_RS = 1u << 1,    /* report status: set DD when sent */
+	WP_TXD_STAT_DD = 1u << 0,
+};
+
+struct wp_tx_desc {
+	uint64_t addr;
+	uint16_t len;
+	uint16_t cmd;
+	_Atomic uint16_t status;
+	uint16_t rsvd;
+};
+
+/* ethtool -S per queue (rx_queue_N_*, tx_queue_N_*). */
+struct wp_rxq_stats {
+	uint64_t packets, bytes;
+	uint64_t missed;            /* no descriptor: rx_missed_errors */
+	uint64_t length_errors;     /* runt or over MTU: rx_length_errors */
+	uint64_t desc_errors;       /* ERR bit from the firmware */
+	uint64_t alloc_failed;      /* refill found the pool empty */
+	uint64_t irqs;              /* interrupts raised by this queue */
+	uint64_t polls;
+};
+
+struct wp_txq_stats {
+	uint64_t packets, bytes;
+	uint64_t busy;              /* ring full on xmit: tx_busy */
+	uint64_t doorbells;         /* tail writes that kicked the firmware */
+	uint64_t cleaned;           /* descriptors reclaimed */
+};
+
+struct wp_nic;
+
+struct wp_rx_queue {
+	struct wp_nic *nic;
+	uint16_t index;
+	/* registers: rdh written by firmware, rdt by driver */
+	_Atomic uint32_t rdh wp_cacheline_aligned;
+	_Atomic uint32_t rdt wp_cacheline_aligned;
+	/* firmware-private */
+	struct wp_coalesce coal wp_cacheline_aligned;
+	uint64_t coal_deadline;      /* cached wp_coalesce_deadline */
+	_Atomic bool fw_busy;        /* firmware inside a DMA (resize handshake) */
+	/* driver-private */
+	struct wp_rx_desc *ring wp_cacheline_aligned;
+	void **bufs;                 /* buffer per slot (igb rx_buffer_info) */
+	uint32_t size, mask;
+	uint32_t next_to_clean;
+	uint32_t next_to_use;        /* next slot to refill */
+	struct wp_pool *pool;
+	struct wp_napi napi;
+	struct wp_irq_vector *irq;
+	_Atomic bool up;
+	struct wp_rxq_stats stats;   /* firmware fields: missed, length_errors */
+};
+
+struct wp_tx_queue {
+	struct wp_nic *nic;
+	uint16_t index;
+	_Atomic uint32_t tdh wp_cacheline_aligned;   /* firmware */
+	_Atomic uint32_t tdt wp_cacheline_aligned;   /* driver */
+	struct wp_tx_desc *ring wp_cacheline_aligned;
+	struct wp_skb **skbs;        /* skb per slot, freed on clean */
+	uint32_t size, mask;
+	uint32_t next_to_use;        /* driver: next free slot */
+	uint32_t next_to_clean;      /* driver: oldest not reclaimed */
+	uint32_t pending_doorbell;   /* descriptors written since last tail write */
+	struct wp_txq_stats stats;
+};
+
+struct wp_backend;
+
+struct wp_nic_config {
+	const char *name;            /* "wp0" */
+	uint16_t nqueues;            /* 1..WP_NIC_MAX_QUEUES */
+	uint32_t rx_ring_size;       /* power of two in [WP_RING_MIN, WP_RING_MAX] */
+	uint32_t tx_ring_size;
+	uint32_t mtu;
+	uint8_t mac[6];
+	struct wp_coalesce_params coalesce;
+	uint32_t pool_bufs;          /* per queue; 0: 2 * rx + tx ring sizes */
+};
+
+/* NIC-wide statistics, ethtool -S names. */
+struct wp_nic_stats {
+	uint64_t rx_packets, rx_bytes, rx_missed_errors, rx_length_errors;
+	uint64_t rx_errors, rx_alloc_failed;
+	uint64_t tx_packets, tx_bytes, tx_busy, tx_dropped;
+};
+
+struct wp_nic {
+	char name[16];
+	struct wp_nic_config cfg;
+	struct wp_clock *clock;
+	struct wp_irq_table *irqs;
+	struct wp_cpu **cpus;
+	uint32_t ncpus;
+	struct wp_backend *backend;  /* the firmware; NULL in unit tests */
+	struct wp_rss rss;
+	uint16_t nqueues;
+	struct wp_rx_queue rxq[WP_NIC_MAX_QUEUES];
+	struct wp_tx_queue txq[WP_NIC_MAX_QUEUES];
+	wp_rx_handler_t rx_handler;  /* what NAPI hands packets to */
+	void *rx_ctx;
+};
+
+/* --- lifetime (control path) ------------------------------------------ */
+
+/* Validates everything first: -EINVAL and nothing allocated on a bad value. */
+int wp_nic_config_validate(const struct wp_nic_config *cfg);
+void wp_nic_config_default(struct wp_nic_config *cfg);
+
+/*
+ * Create the queues, pools, vectors (one per queue pair, bound to
+ * cpus[q % ncpus]) and NAPIs; fill every RX descriptor. Packets handed up
+ * go to rx_handler(ctx, napi, list). NULL with errno on failure.
+ */
+struct wp_nic *wp_nic_create(const struct wp_nic_config *cfg,
+			     struct wp_clock *clock, struct wp_irq_table *irqs,
+			     struct wp_cpu **cpus, uint32_t ncpus,
+			     wp_rx_handler_t rx_handler, void *rx_ctx);
+/* Frees everything; every pool is whole again afterwards. NULL: no-op. */
+void wp_nic_destroy(struct wp_nic *nic);
+
+/* --- ethtool ops (control path; the queue is stopped and restarted) ---- */
+
+int wp_nic_set_ringparam(struct wp_nic *nic, uint32_t rx, uint32_t tx); /* -G */
+int wp_nic_set_coalesce(struct wp_nic *nic, const struct wp_coalesce_params *p); /* -C */
+void wp_nic_get_coalesce(const struct wp_nic *nic, struct wp_coalesce_params *p); /* -c */
+int wp_nic_set_channels(struct wp_nic *nic, uint16_t n);  /* -L combined N */
+int wp_nic_set_rxfh_equal(struct wp_nic *nic, uint16_t n);  /* -X equal N */
+void wp_nic_get_stats(const struct wp_nic *nic, struct wp_nic_stats *st);
+/* ethtool -S: "     rx_packets: 123" lines, NIC-wide then per queue. */
+void wp_nic_print_stats(const struct wp_nic *nic, FILE *out);
+
+/* --- firmware side (backend thread) ------------------------------------ */
+
+/*
+ * DMA one frame: RSS picks the queue, the frame is copied into the next
+ * NIC-owned buffer, DD set, moderation consulted (may raise the IRQ).
+ * Returns the queue used, or a negative errno: -ENOBUFS (ring full,
+ * rx_missed_errors), -EMSGSIZE (runt or over MTU, rx_length_errors),
+ * -ENETDOWN (queue stopped, counted as missed).
+ */
+int wp_nic_rx_frame(struct wp_nic *nic, const void *frame, uint32_t len,
+		    uint64_t now);
+
+/*
+ * Two-phase DMA for firmware that writes in place (TAP read()s straight
+ * into the buffer): the buffer of queue q's next NIC-owned descriptor and
+ * its room, or NULL (missed is counted only by wp_nic_rx_missed()).
+ */
+void *wp_nic_rx_slot(struct wp_nic *nic, uint16_t q, uint32_t *room);
+/* Complete the slot: len bytes written; hash 0 = compute it here. */
+int wp_nic_rx_commit(struct wp_nic *nic, uint16_t q, uint32_t len,
+		     uint32_t hash, uint16_t err_bits, uint64_t now);
+void wp_nic_rx_missed(struct wp_nic *nic, uint16_t q);
+
+/* Fire expired moderation timers; returns the next deadline (or NEVER). */
+uint64_t wp_nic_coalesce_tick(struct wp_nic *nic, uint64_t now);
+
+/*
+ * Firmware TX: the next frame to send on queue q (between TDH and TDT), or
+ * NULL; then wp_nic_tx_fw_done() sets its DD and advances TDH, and
+ * wp_nic_tx_fw_irq() raises the vector once per batch.
+ */
+const struct wp_tx_desc *wp_nic_tx_fw_next(struct wp_nic *nic, uint16_t q);
+void wp_nic_tx_fw_done(struct wp_nic *nic, uint16_t q);
+void wp_nic_tx_fw_irq(struct wp_nic *nic, uint16_t q);
+
+/* --- driver side (the queue's cpu) -------------------------------------- */
+
+/* igb_poll: clean TX, then receive up to budget frames. The NAPI poll fn. */
+int wp_nic_napi_poll(struct wp_napi *napi, int budget);
+
+/*
+ * ndo_start_xmit: put skb on TX queue q (consumed, on error too: dropped
+ * and counted as tx_busy). more = true defers the doorbell (xmit_more).
+ * Returns 0 or -ENOBUFS.
+ */
+int wp_nic_xmit(struct wp_nic *nic, uint16_t q, struct wp_skb *skb, bool more);
+/* Write TDT and kick the firmware if descriptors are pending. */
+void wp_nic_tx_doorbell(struct wp_nic *nic, uint16_t q);
+/* Reclaim sent descriptors; returns how many. */
+uint32_t wp_nic_clean_tx(struct wp_nic *nic, uint16_t q);
+
+/* Frames waiting in RX queue q (DD set, not yet polled): ring occupancy. */
+uint32_t wp_nic_rx_pending(const struct wp_nic *nic, uint16_t q);
+
+#endif

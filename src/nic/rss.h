@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Receive Side Scaling: Toeplitz hash + indirection table
+ * (Microsoft's RSS spec; Linux ethtool -x/-X).
+ *
+ * The hash input for IPv4 is src addr, dst addr (and src port, dst port
+ * for TCP/UDP) in network byte order. Verified against the published
+ * verification suite with the standard 40-byte key.
+ */
+#ifndef WP_NIC_RSS_H
+#define WP_NIC_RSS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define WP_RSS_KEY_LEN 40
+#define WP_RSS_RETA_SIZE 128
+
+struct wp_rss {
+	uint8_t key[WP_RSS_KEY_LEN];
+	uint16_t reta[WP_RSS_RETA_SIZE]; /* hash & 127 -> queue */
+	uint16_t nqueues;
+};
+
+/* The standard key (6d5a56da 255b0ec2 ...) and `equal nqueues`. */
+void wp_rss_init(struct wp_rss *rss, uint16_t nqueues);
+
+/* Toeplitz over `len` input bytes. */
+uint32_t wp_toeplitz_hash(const uint8_t *key, const uint8_t *input,
+			  uint32_t len);
+
+/* ethtool -X equal N: spread entries round-robin over N queues. -EINVAL if
+ * N is 0 or above nqueues. */
+int wp_rss_set_equal(struct wp_rss *rss, uint16_t n);
+
+/*
+ * Hash a frame as the NIC does: IPv4 TCP/UDP (not a fragment) with ports,
+ * other IPv4 on addresses only, anything else 0. l4 reports if ports were
+ * included. Reads only within len.
+ */
+uint32_t wp_rss_hash_frame(const struct wp_rss *rss, const uint8_t *frame,
+			   uint32_t len, bool *l4);
+
+static inline uint16_t wp_rss_queue(const struct wp_rss *rss, uint32_t hash)
+{
+	return rss->reta[hash & (WP_RSS_RETA_SIZE - 1)];
+}
+
+#endif

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Buffer pools (Linux page_pool): fixed-size data buffers and skb
+ * descriptors, allocated once at creation and recycled forever after.
+ * The fast path never calls malloc.
+ *
+ * A buffer is `buf_size` bytes of data room followed by its shared info
+ * (data reference count for clones). RX descriptors point at buffers;
+ * wp_build_skb() wraps a filled buffer in a descriptor without copying.
+ *
+ * Threads: allocation happens only on the pool's owner thread (the core
+ * thread that runs the queue's NAPI; wp_pool_set_owner). Frees may come
+ * from any thread: the owner returns to a LIFO cache directly, other
+ * threads (applications releasing a zero-copy receive, or an skb read
+ * from a socket queue) push onto a lock-free return stack that the owner
+ * drains in one exchange when its cache runs dry (no ABA: only the owner
+ * pops, and it takes the whole stack).
+ */
+#ifndef WP_SKB_POOL_H
+#define WP_SKB_POOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "skb/skb.h"
+
+#define WP_SKB_HEADROOM 128      /* NET_SKB_PAD-like room for pushes */
+#define WP_POOL_BUF_SIZE 2048    /* default data room per buffer */
+
+struct wp_pool_config {
+	const char *name;     /* for stats; copied */
+	uint32_t nbufs;       /* data buffers, > 0 */
+	uint32_t buf_size;    /* data room per buffer; 0 means WP_POOL_BUF_SIZE */
+	uint32_t nheads;      /* skb descriptors; 0 means nbufs + nbufs / 4 */
+};
+
+struct wp_pool_stats {
+	uint64_t alloc;        /* buffers handed out */
+	uint64_t recycle;      /* buffers returned on the owner thread */
+	uint64_t remote_free;  /* buffers returned from another thread */
+	uint64_t alloc_fail;   /* empty pool on allocation */
+	uint32_t bufs_total, bufs_free;
+	uint32_t heads_total, heads_free;
+};
+
+/* NULL with errno (EINVAL, ENOMEM) on failure. The caller becomes owner. */
+struct wp_pool *wp_pool_create(const struct wp_pool_config *cfg);
+
+/* Frees the memory. Buffers still out are leaked to the caller's fault:
+ * tests call wp_pool_is_whole() first. NULL: no-op. */
+void wp_pool_destroy(struct wp_pool *pool);
+
+/* Make the calling thread the owner (the only thread that allocates). */
+void wp_pool_set_owner(struct wp_pool *pool);
+
+uint32_t wp_pool_buf_size(const struct wp_pool *pool);
+
+/* A raw data buffer (buf_size bytes) for an RX descriptor; NULL if empty. */
+void *wp_pool_get_buf(struct wp_pool *pool);
+
+/* Burst: up to n buffers into bufs; returns how many. */
+uint32_t wp_pool_get_bufs(struct wp_pool *pool, void **bufs, uint32_t n);
+
+/* Return a raw buffer that never became an skb (ring teardown). */
+void wp_pool_put_buf(struct wp_pool *pool, void *buf);
+
+/*
+ * build_skb: wrap a buffer from this pool whose bytes
+ * [headroom, headroom + len) hold a frame. No copy. Consumes the buffer
+ * on success; on failure (no descriptor left, or headroom + len >
+ * buf_size) returns NULL and the buffer still belongs to the caller.
+ */
+struct wp_skb *wp_build_skb(struct wp_pool *pool, void *buf,
+			    uint32_t headroom, uint32_t len);
+
+/*
+ * alloc_skb for transmit: an empty skb with WP_SKB_HEADROOM reserved and
+ * at least `size` bytes of tailroom. NULL (errno ENOMEM or EMSGSIZE).
+ */
+struct wp_skb *wp_alloc_skb(struct wp_pool *pool, uint32_t size);
+
+void wp_pool_get_stats(const struct wp_pool *pool, struct wp_pool_stats *st);
+
+/* Every buffer and descriptor is back (includes the return stack). */
+bool wp_pool_is_whole(const struct wp_pool *pool);
+
+#endif

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * struct wp_skb: the packet descriptor (Linux's struct sk_buff).
+ *
+ * An skb is metadata, not the packet. The bytes live in a pool buffer:
+ *
+ *   head                data              tail              end
+ *    |<--- headroom ---->|<----- len ------>|<-- tailroom -->|[shinfo]
+ *
+ * Layers strip headers with wp_skb_pull() and prepend them with
+ * wp_skb_push(): pointer arithmetic on one allocation, never a memcpy.
+ * `tail` and `end` are offsets from `head`, as on 64-bit Linux.
+ *
+ * Ownership: a function that takes an skb says whether it consumes or
+ * borrows it. Two ways to let go of one: wp_consume_skb() (normal end of
+ * life: delivered, transmitted) and wp_kfree_skb_reason() (a drop: counted
+ * under its reason). Both accept NULL and do nothing.
+ *
+ * Editing operations either succeed or leave the skb untouched.
+ *
+ * Clones share the data buffer (refcounted in the buffer's shinfo); a
+ * cloned skb's data must be treated as read-only (Linux skb_cloned()).
+ */
+#ifndef WP_SKB_SKB_H
+#define WP_SKB_SKB_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/drop.h"
+
+struct wp_pool;
+
+#define WP_SKB_OFFSET_UNSET 0xffffu
+
+/* Per-stage timestamps of a sampled packet (filled only when skb->stamps). */
+enum wp_stamp {
+	WP_STAMP_DMA,          /* firmware wrote the descriptor, set DD */
+	WP_STAMP_IRQ,          /* top half ran */
+	WP_STAMP_NAPI_POLL,    /* driver poll picked the descriptor */
+	WP_STAMP_SKB_BUILT,    /* wp_build_skb */
+	WP_STAMP_GRO,          /* GRO decided (merged or flushed) */
+	WP_STAMP_NETIF_RX,     /* wp_netif_receive_skb */
+	WP_STAMP_IP_RCV,       /* wp_ip_rcv */
+	WP_STAMP_L4_RCV,       /* wp_udp_rcv / wp_tcp_v4_rcv */
+	WP_STAMP_SOCK_LOOKUP,  /* socket found */
+	WP_STAMP_QUEUED,       /* on sk_receive_queue */
+	WP_STAMP_DATA_READY,   /* sk_data_ready ran its wake functions */
+	WP_STAMP_READ,         /* copied out at the syscall boundary */
+	WP_STAMP__MAX
+};
+
+struct wp_skb_stamps {
+	uint64_t ns[WP_STAMP__MAX]; /* 0: stage not reached */
+	uint32_t wake_kind;         /* which wake function ran (sock layer) */
+};
+
+struct wp_skb {
+	/* sk_buff_head linkage: valid only while on a queue or list. */
+	struct wp_skb *next;
+	struct wp_skb *prev;
+
+	uint8_t *head;
+	uint8_t *data;
+	uint32_t tail; /* offset from head */
+	uint32_t end;  /* offset from head: size of the buffer's data room */
+	uint32_t len;
+
+	uint16_t mac_header;       /* offsets from head, or WP_SKB_OFFSET_UNSET */
+	uint16_t network_header;
+	uint16_t transport_header;
+	uint16_t protocol;         /* EtherType, host order */
+
+	uint32_t hash;             /* RSS hash from the RX descriptor */
+	uint16_t queue_mapping;    /* RX queue it arrived on */
+	uint8_t pkt_type;          /* host, broadcast, multicast, otherhost */
+	uint8_t l4_hash : 1;       /* hash covers ports */
+	uint8_t csum_valid : 1;    /* checksum already verified */
+	uint8_t cloned : 1;        /* data shared with another skb */
+	uint8_t gro_count;         /* segments merged into this one by GRO */
+
+	_Atomic uint32_t users;    /* refcount of this descriptor (skb_get) */
+	uint64_t tstamp;           /* arrival time, ns, clock of the stack */
+	struct wp_pool *pool;      /* where head and buffer return */
+	struct wp_skb_stamps *stamps; /* non-NULL when sampled for tracing */
+	void *sk;                  /* owning socket, if any */
+
+	/* Control buffer: private to the layer that holds the skb (Linux cb). */
+	_Alignas(8) uint8_t cb[48];
+};
+
+/* --- geometry -------------------------------------------------------- */
+
+static inline uint8_t *wp_skb_tail_pointer(const struct wp_skb *skb)
+{
+	return skb->head + skb->tail;
+}
+
+static inline uint8_t *wp_skb_end_pointer(const struct wp_skb *skb)
+{
+	return skb->head + skb->end;
+}
+
+static inline uint32_t wp_skb_headroom(const struct wp_skb *skb)
+{
+	return (uint32_t)(skb->data - skb->head);
+}
+
+static inline uint32_t wp_skb_tailroom(const struct wp_skb *skb)
+{
+	return skb->end - skb->tail;
+}
+
+/* --- editing: each succeeds or leaves the skb untouched --------------- */
+
+/*
+ * Reserve headroom in an empty skb (len == 0): moves data and tail.
+ * Returns 0, or -EINVAL if not empty, -ENOSPC if there is no room.
+ */
+int wp_skb_reserve(struct wp_skb *skb, uint32_t len);
+
+/* Extend the data at the tail; returns the old tail, or NULL if no room. */
+uint8_t *wp_skb_put(struct wp_skb *skb, uint32_t len);
+
+/* Prepend len bytes into headroom; returns the new data, or NULL. */
+uint8_t *wp_skb_push(struct wp_skb *skb, uint32_t len);
+
+/* Strip len bytes from the front; returns the new data, or NULL if len > skb->len. */
+uint8_t *wp_skb_pull(struct wp_skb *skb, uint32_t len);
+
+/* Cut the data to len bytes (no-op if already shorter or equal). */
+void wp_skb_trim(struct wp_skb *skb, uint32_t len);
+
+/* --- header offsets (Linux skb_reset_*_header and friends) ------------ */
+
+static inline void wp_skb_reset_mac_header(struct wp_skb *skb)
+{
+	skb->mac_header = (uint16_t)(skb->data - skb->head);
+}
+
+static inline void wp_skb_reset_network_header(struct wp_skb *skb)
+{
+	skb->network_header = (uint16_t)(skb->data - skb->head);
+}
+
+static inline void wp_skb_reset_transport_header(struct wp_skb *skb)
+{
+	skb->transport_header = (uint16_t)(skb->data - skb->head);
+}
+
+static inline uint8_t *wp_skb_mac_header(const struct wp_skb *skb)
+{
+	return skb->head + skb->mac_header;
+}
+
+static inline uint8_t *wp_skb_network_header(const struct wp_skb *skb)
+{
+	return skb->head + skb->network_header;
+}
+
+static inline uint8_t *wp_skb_transport_header(const struct wp_skb *skb)
+{
+	return skb->head + skb->transport_header;
+}
+
+/* --- lifetime ---------------------------------------------------------- */
+
+/* Take another reference on the descriptor (skb_get). Returns skb. */
+struct wp_skb *wp_skb_get(struct wp_skb *skb);
+
+/*
+ * A new descriptor for the same data (skb_clone): the buffer's data
+ * reference count goes up, both skbs become `cloned`. The clone starts
+ * with users == 1 and the same geometry and header offsets. Returns NULL
+ * (errno ENOMEM) if the pool has no free descriptor.
+ */
+struct wp_skb *wp_skb_clone(struct wp_skb *skb);
+
+/* True if the data buffer is shared and must not be written. */
+bool wp_skb_cloned(const struct wp_skb *skb);
+
+/* Normal end of life: drop one reference; free on the last. NULL: no-op. */
+void wp_consume_skb(struct wp_skb *skb);
+
+/*
+ * A drop: counts `reason` (core/drop.h) once per call, then releases the
+ * reference as wp_consume_skb does. NULL: no-op, nothing counted.
+ */
+void wp_kfree_skb_reason(struct wp_skb *skb, enum wp_drop_reason reason);
+
+/* --- queues (struct sk_buff_head): a doubly linked list with a length ---- */
+
+struct wp_skb_queue {
+	struct wp_skb *head;
+	struct wp_skb *tail;
+	uint32_t qlen;
+	uint64_t bytes; /* sum of skb->len */
+};
+
+void wp_skb_queue_init(struct wp_skb_queue *q);
+void wp_skb_queue_tail(struct wp_skb_queue *q, struct wp_skb *skb);
+void wp_skb_queue_head(struct wp_skb_queue *q, struct wp_skb *skb);
+struct wp_skb *wp_skb_dequeue(struct wp_skb_queue *q);
+void wp_skb_unlink(struct wp_skb_queue *q, struct wp_skb *skb);
+/* Drop everything on the queue with `reason` (consume if NOT_SPECIFIED). */
+void wp_skb_queue_purge(struct wp_skb_queue *q, enum wp_drop_reason reason);
+
+static inline bool wp_skb_queue_empty(const struct wp_skb_queue *q)
+{
+	return q->qlen == 0;
+}
+
+#endif
