@@ -2,6 +2,7 @@
 #include "bench.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "core/clock.h"
 
@@ -60,4 +61,36 @@ double wp_bench_cycles_per_sec(void)
 	c1 = wp_bench_cycles();
 	hz = (double)(c1 - c0) * 1e9 / (double)(t1 - t0);
 	return hz;
+}
+
+#define WP_BENCH_MAX 64
+
+static const struct wp_bench *registry[WP_BENCH_MAX];
+static unsigned nregistered;
+
+void wp_bench_register(const struct wp_bench *b)
+{
+	unsigned i;
+
+	if (nregistered == WP_BENCH_MAX)
+		return;
+	/* Insertion sort by name: listings come out in a stable order. */
+	for (i = nregistered; i > 0 && strcmp(registry[i - 1]->name, b->name) > 0;
+	     i--)
+		registry[i] = registry[i - 1];
+	registry[i] = b;
+	nregistered++;
+}
+
+const struct wp_bench *wp_bench_find(const char *name)
+{
+	for (unsigned i = 0; i < nregistered; i++)
+		if (strcmp(registry[i]->name, name) == 0)
+			return registry[i];
+	return NULL;
+}
+
+const struct wp_bench *wp_bench_at(unsigned i)
+{
+	return i < nregistered ? registry[i] : NULL;
 }

@@ -54,7 +54,22 @@ static inline void wp_bench_keep(const void *p)
 	__asm__ volatile("" : : "r"(p) : "memory");
 }
 
-/* The registry: every benchmark, ending with {NULL}. */
-extern const struct wp_bench wp_benches[];
+/*
+ * Registration: each bench/bench_<name>.c ends with
+ *     WP_BENCH_REGISTER(wp_bench_ring, "ring", "SPSC ring cost per element");
+ * which adds it to the registry before main() runs (the bench library is
+ * linked whole into the wirepath command).
+ */
+void wp_bench_register(const struct wp_bench *b);
+const struct wp_bench *wp_bench_find(const char *name);
+/* The i-th registered benchmark in name order, or NULL past the end. */
+const struct wp_bench *wp_bench_at(unsigned i);
+
+#define WP_BENCH_REGISTER(fn, name, summary)                               \
+	static void __attribute__((constructor)) fn##__register(void)      \
+	{                                                                  \
+		static const struct wp_bench b = { name, summary, fn };    \
+		wp_bench_register(&b);                                     \
+	}
 
 #endif

@@ -73,6 +73,7 @@ struct wp_rx_desc {
 	uint16_t len;               /* bytes written */
 	_Atomic uint16_t status;    /* DD last, with release order */
 	uint32_t rss_hash;
+	uint64_t tstamp;            /* DMA time, ns (hardware RX timestamp) */
 };
 
 enum {

@@ -19,6 +19,7 @@
 #ifndef WP_SKB_POOL_H
 #define WP_SKB_POOL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -52,6 +53,16 @@ void wp_pool_destroy(struct wp_pool *pool);
 
 /* Make the calling thread the owner (the only thread that allocates). */
 void wp_pool_set_owner(struct wp_pool *pool);
+/* Hand ownership to a given thread (a core thread, after a control-path
+ * refill done while its queue was stopped). */
+void wp_pool_set_owner_thread(struct wp_pool *pool, pthread_t thread);
+
+/*
+ * Control path only, owner quiesced (queue stopped): add n buffers and
+ * n + n/4 descriptors in a new chunk, e.g. before a ring grows
+ * (ethtool -G). 0 or -ENOMEM (nothing changes).
+ */
+int wp_pool_grow(struct wp_pool *pool, uint32_t nbufs);
 
 uint32_t wp_pool_buf_size(const struct wp_pool *pool);
 

@@ -189,6 +189,18 @@ void wp_consume_skb(struct wp_skb *skb);
  */
 void wp_kfree_skb_reason(struct wp_skb *skb, enum wp_drop_reason reason);
 
+/* --- tracing stamps --------------------------------------------------- */
+
+/* Attach a zeroed stamp record from the pool (sampling). -ENOMEM if none. */
+int wp_skb_stamp_enable(struct wp_skb *skb);
+
+static inline void wp_skb_stamp(struct wp_skb *skb, enum wp_stamp stage,
+				uint64_t now)
+{
+	if (skb->stamps)
+		skb->stamps->ns[stage] = now;
+}
+
 /* --- queues (struct sk_buff_head): a doubly linked list with a length ---- */
 
 struct wp_skb_queue {
