@@ -41,9 +41,15 @@ int wp_rss_set_equal(struct wp_rss *rss, uint16_t n);
 uint32_t wp_rss_hash_frame(const struct wp_rss *rss, const uint8_t *frame,
 			   uint32_t len, bool *l4);
 
+/*
+ * The queue for a hash. Safe against a concurrent wp_rss_set_equal() (the
+ * firmware thread steers while ethtool -X rewrites the table): entries
+ * are read and written with relaxed atomics, one at a time.
+ */
 static inline uint16_t wp_rss_queue(const struct wp_rss *rss, uint32_t hash)
 {
-	return rss->reta[hash & (WP_RSS_RETA_SIZE - 1)];
+	return __atomic_load_n(&rss->reta[hash & (WP_RSS_RETA_SIZE - 1)],
+			       __ATOMIC_RELAXED);
 }
 
 #endif
