@@ -62,6 +62,17 @@ void wp_hist_merge(struct wp_hist *into, const struct wp_hist *from)
 		into->max = from->max;
 }
 
+void wp_hist_diff(struct wp_hist *out, const struct wp_hist *cur,
+		  const struct wp_hist *prev)
+{
+	for (unsigned i = 0; i < WP_HIST_BUCKETS; i++)
+		out->bucket[i] = cur->bucket[i] - prev->bucket[i];
+	out->count = cur->count - prev->count;
+	out->sum = cur->sum - prev->sum;
+	out->min = cur->min;
+	out->max = cur->max;
+}
+
 uint64_t wp_hist_quantile(const struct wp_hist *h, double q)
 {
 	uint64_t rank, seen = 0;

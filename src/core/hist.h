@@ -25,6 +25,11 @@ void wp_hist_init(struct wp_hist *h);
 void wp_hist_record(struct wp_hist *h, uint64_t v);
 void wp_hist_merge(struct wp_hist *into, const struct wp_hist *from);
 
+/* out = cur - prev (bucket-wise): what was recorded in between. min and
+ * max are cur's (an upper bound for the interval). */
+void wp_hist_diff(struct wp_hist *out, const struct wp_hist *cur,
+		  const struct wp_hist *prev);
+
 /* The value at quantile q in [0, 1] (upper edge of its bucket, clamped
  * to max); 0 when empty. */
 uint64_t wp_hist_quantile(const struct wp_hist *h, double q);

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A wirepath stack: one NIC with its queues and interrupt vectors, the
+ * cores that run their NAPI polls, and the backend that is its wire.
+ *
+ *   wp_stack_config_default(&cfg); ...set fields...;
+ *   s = wp_stack_create(&cfg, err, sizeof(err));
+ *   real time:    wp_stack_start(s); ... wp_stack_stop(s);
+ *   virtual time: wp_stack_run_until(s, t_ns) as often as needed
+ *   wp_stack_destroy(s);
+ */
+#ifndef WIREPATH_STACK_H
+#define WIREPATH_STACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct wp_stack;
+
+struct wp_stack_config {
+	const char *backend;        /* sim (default) | pcap */
+	uint16_t queues;            /* RX/TX queue pairs, each with a vector */
+	uint16_t cores;             /* core threads; vector q -> core q % cores */
+	uint32_t rx_ring, tx_ring;  /* descriptors per ring (ethtool -G) */
+	uint32_t mtu;
+	uint8_t mac[6];
+	uint32_t addr;              /* IPv4, host order */
+	uint8_t prefix_len;
+	uint32_t gw;                /* 0: none */
+	uint32_t rx_usecs;          /* ethtool -C */
+	uint32_t rx_frames;
+	bool adaptive_rx;
+	bool busy_poll;             /* polling-driven cores, no interrupts */
+	bool virtual_time;          /* time moves only in wp_stack_run_until */
+	/* sim backend */
+	uint64_t rate_pps;
+	uint32_t frame_size;
+	uint32_t flows;
+	uint32_t burst_on_us, burst_off_us;
+	const char *replay_pcap;
+	uint64_t seed;
+	/* pcap backend */
+	const char *pcap_in;
+	const char *pcap_out;
+	uint64_t linger_ns;
+	/* tap | afpacket | afxdp */
+	const char *ifname;
+};
+
+void wp_stack_config_default(struct wp_stack_config *cfg);
+
+/*
+ * Validate and build. On failure returns NULL with errno set and a
+ * message naming the problem (and its fix, where there is one) in err.
+ */
+struct wp_stack *wp_stack_create(const struct wp_stack_config *cfg,
+				 char *err, size_t errlen);
+void wp_stack_destroy(struct wp_stack *s);
+
+/* Real time: start core threads, then the backend's firmware. */
+int wp_stack_start(struct wp_stack *s);
+void wp_stack_stop(struct wp_stack *s);
+
+/* Virtual time: run firmware and cores until the clock reaches t_ns. */
+int wp_stack_run_until(struct wp_stack *s, uint64_t t_ns);
+uint64_t wp_stack_now(const struct wp_stack *s);
+
+/* The backend has no more input (pcap: file done and linger passed). */
+bool wp_stack_done(const struct wp_stack *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
