@@ -24,6 +24,7 @@
 	X(TX_RING_FULL, "tx_ring_full")                                      \
 	X(DEV_DOWN, "dev_down")                                              \
 	X(NO_HANDLER, "no_handler")                                          \
+	X(TX_LENGTH, "tx_length")                 /* runt or over MTU */     \
 	/* L2 */                                                             \
 	X(ETH_RUNT, "eth_runt")                                              \
 	X(ETH_OTHERHOST, "eth_otherhost")                                    \
