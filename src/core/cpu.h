@@ -63,6 +63,7 @@ struct wp_cpu {
 	_Atomic uint64_t irq_pending;    /* bit v: vector v asserted to this cpu */
 	_Atomic uint32_t wake_seq;       /* bumped by wp_cpu_kick() */
 	_Atomic bool stop;
+	_Atomic bool sleeping;           /* core thread waits on cond */
 
 	/* --- owned by the core thread ------------------------------------ */
 	uint32_t softirq_pending;        /* NET_RX raised */
@@ -78,12 +79,24 @@ struct wp_cpu {
 	wp_cpu_hook_fn hooks[WP_CPU_MAX_HOOKS]; /* run every loop iteration */
 	void *hook_args[WP_CPU_MAX_HOOKS];
 	uint32_t nhooks;
-	uint64_t next_timer_ns;          /* earliest hook deadline: sleep bound */
+	uint64_t next_timer_ns;          /* earliest hook deadline: sleep bound;
+					  * reset to WP_TIME_NEVER before the
+					  * hooks run, each re-arms its own */
 
 	pthread_t thread;
-	bool threaded;
+	_Atomic bool threaded;           /* a core thread runs this cpu */
 	pthread_mutex_t lock;            /* only for sleeping */
 	pthread_cond_t cond;
+	/* napis[] changes (write) vs a busy-poll pass (read); prefers
+	 * writers so a busy-polling thread cannot starve a control thread. */
+	pthread_rwlock_t napis_lock;
 };
+
+/* A hook's next deadline: the core thread sleeps no later than this. */
+static inline void wp_cpu_arm_timer(struct wp_cpu *cpu, uint64_t ns)
+{
+	if (ns < cpu->next_timer_ns)
+		cpu->next_timer_ns = ns;
+}
 
 #endif

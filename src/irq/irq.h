@@ -32,7 +32,7 @@ struct wp_irq_vector {
 	uint16_t id;
 	bool in_use;
 	char name[32];                     /* "wp0-TxRx-0", as igb names them */
-	struct wp_cpu *cpu;                /* affinity */
+	struct wp_cpu *_Atomic cpu;        /* affinity: read by raisers */
 	_Atomic bool masked;
 	_Atomic bool pba;                  /* raised while masked */
 	wp_irq_handler_t handler;
@@ -56,7 +56,12 @@ struct wp_irq_vector *wp_request_irq(struct wp_irq_table *t, const char *name,
 				     wp_irq_handler_t handler, void *arg);
 void wp_free_irq(struct wp_irq_vector *v);
 
-/* /proc/irq/N/smp_affinity: pending deliveries follow on the next raise. */
+/*
+ * /proc/irq/N/smp_affinity: the next raise goes to the new cpu. An
+ * interrupt already pending on the old cpu is forwarded by it, unrun, so
+ * a top half always runs on the vector's current cpu (the driver moves
+ * the vector's NAPI with wp_napi_set_cpu while it is idle).
+ */
 void wp_irq_set_affinity(struct wp_irq_vector *v, struct wp_cpu *cpu);
 
 void wp_irq_mask(struct wp_irq_vector *v);
@@ -70,8 +75,12 @@ void wp_irq_unmask(struct wp_irq_vector *v);
  */
 bool wp_irq_raise(struct wp_irq_vector *v);
 
-/* The cpu takes its pending interrupts: counts each in the table and runs
- * its top half. Core thread only. Returns how many it took. */
+/*
+ * The cpu takes its pending interrupts (one atomic exchange of
+ * irq_pending): counts each in the table and in softnet.irqs and runs its
+ * top half. Core thread only. Returns how many top halves it ran; bits of
+ * freed vectors are dropped, those of moved vectors forwarded.
+ */
 uint32_t wp_cpu_handle_irqs(struct wp_cpu *cpu);
 
 /* Wake a cpu's thread if it sleeps (any thread). Defined in softirq.c. */

@@ -35,6 +35,7 @@ enum {
 	WP_NAPI_STATE_SCHED = 1u << 0,   /* on a poll list or being polled */
 	WP_NAPI_STATE_MISSED = 1u << 1,  /* scheduled again while running */
 	WP_NAPI_STATE_DISABLE = 1u << 2, /* being disabled (ring resize) */
+	WP_NAPI_STATE_IN_BUSY_POLL = 1u << 3, /* owned by a busy-poll pass */
 };
 
 #define WP_NET_RX_SOFTIRQ 1u
@@ -74,9 +75,14 @@ struct wp_napi {
 	bool last_completed;
 };
 
-/* netif_napi_add: bind to cpu, weight 0 = net.core.dev_weight. */
+/*
+ * netif_napi_add: bind to cpu, weight 0 = net.core.dev_weight. The NAPI
+ * starts enabled and idle; priv, id, rx_handler and rx_ctx are the
+ * caller's and are left as they are. Control path.
+ */
 void wp_netif_napi_add(struct wp_cpu *cpu, struct wp_napi *napi,
 		       wp_napi_poll_fn poll, int weight);
+/* Unbind from its cpu. Disable it first if the cpu's thread runs. */
 void wp_netif_napi_del(struct wp_napi *napi);
 
 /* Move a NAPI to another cpu (IRQ affinity change). Not while scheduled. */
@@ -85,27 +91,57 @@ void wp_napi_set_cpu(struct wp_napi *napi, struct wp_cpu *cpu);
 /* The effective weight (napi->weight, or net.core.dev_weight). */
 int wp_napi_weight(const struct wp_napi *napi);
 
-/* Called by a top half on napi->cpu's thread. False if already scheduled. */
+/*
+ * Called by a top half on napi->cpu's thread. False if already scheduled
+ * (then MISSED is set: the poll that is running will be followed by
+ * another) or disabled (nothing is recorded: the driver schedules once
+ * after wp_napi_enable, as igb_up does).
+ */
 bool wp_napi_schedule(struct wp_napi *napi);
 
 /*
  * Driver, from poll(), when work_done < budget: NAPI leaves the poll list.
+ * The packets handed up so far go to rx_handler first; once it returns
+ * true the NAPI may be disabled by another thread, so the driver only
+ * unmasks its vector after it.
  * Returns true if the driver must now unmask its interrupt; false if NAPI
  * was scheduled again meanwhile (it stays on the list) or is in busy-poll.
  */
 bool wp_napi_complete_done(struct wp_napi *napi, int work_done);
 
-/* Stop new scheduling and wait out a running poll (ring resize). */
+/*
+ * Stop new scheduling and wait out a running poll (ring resize): on return
+ * the NAPI is off every list, is not being polled and cannot be scheduled;
+ * its vector stays as it was (masked if a top half ran). From a control
+ * thread it waits until the core thread has finished with it (a
+ * scheduled NAPI gets one last poll); from the core thread itself, or when
+ * no thread runs, it takes the NAPI off the poll list at once.
+ */
 void wp_napi_disable(struct wp_napi *napi);
+/* Undo wp_napi_disable (no-op on an enabled NAPI). The driver then
+ * schedules once or unmasks its vector: interrupts that came while it was
+ * disabled scheduled nothing. */
 void wp_napi_enable(struct wp_napi *napi);
 
 /* Hand a packet up (consumes it); delivered after this poll returns. */
 void wp_napi_gro_receive(struct wp_napi *napi, struct wp_skb *skb);
 
-/* The NET_RX softirq handler. Core thread only. */
+/*
+ * The NET_RX softirq handler. Core thread only. Polls each NAPI on the
+ * list once with its weight; one that used its whole weight goes to the
+ * tail. Stops when netdev_budget packets were done or netdev_budget_usecs
+ * passed (both read live from cpu->sysctl); stopping with work left counts
+ * a time_squeeze and leaves NET_RX raised.
+ */
 void wp_net_rx_action(struct wp_cpu *cpu);
 
-/* Run pending softirqs with Linux's restart and time limits. */
+/*
+ * Run pending softirqs with Linux's restart and time limits: at most
+ * WP_MAX_SOFTIRQ_RESTART runs and WP_MAX_SOFTIRQ_TIME_NS; work still
+ * pending then sets cpu->ksoftirqd (counted in ksoftirqd_wakeups), and the
+ * softirq runs once per loop iteration, after the hooks, until the poll
+ * list is empty. Does nothing while cpu->ksoftirqd is set.
+ */
 void wp_do_softirq(struct wp_cpu *cpu);
 
 /* --- core threads ------------------------------------------------------ */
@@ -115,7 +151,11 @@ void wp_cpu_init(struct wp_cpu *cpu, int id, struct wp_clock *clock,
 		 struct wp_sysctl *sysctl, struct wp_irq_table *irqs);
 void wp_cpu_destroy(struct wp_cpu *cpu);
 
-/* Add a hook run every loop iteration (timers, control). -ENOSPC if full. */
+/*
+ * Add a hook run every loop iteration (timers, control), before the thread
+ * starts. -ENOSPC if full. A hook with a deadline re-arms it each time it
+ * runs (wp_cpu_arm_timer); the idle thread sleeps no later than that.
+ */
 int wp_cpu_add_hook(struct wp_cpu *cpu, wp_cpu_hook_fn fn, void *arg);
 
 /* Enable busy-poll mode before starting the thread. */
@@ -131,9 +171,25 @@ bool wp_cpu_run_once(struct wp_cpu *cpu);
 /* True if the cpu has work it would do on wp_cpu_run_once(). */
 bool wp_cpu_has_work(const struct wp_cpu *cpu);
 
-/* Start/stop the core thread (real time): loops wp_cpu_run_once, sleeping
- * when idle until wp_cpu_kick() or next_timer_ns. */
+/*
+ * Start/stop the core thread (real time): loops wp_cpu_run_once, sleeping
+ * when idle until wp_cpu_kick() or next_timer_ns (busy-poll: never
+ * sleeps). The thread counts drops into cpu->drops. Start: 0, -EBUSY if
+ * running, or the pthread_create error. Stop waits for the thread.
+ */
 int wp_cpu_start(struct wp_cpu *cpu);
 void wp_cpu_stop(struct wp_cpu *cpu);
+
+/* --- internal to src/napi ---------------------------------------------- */
+
+/*
+ * One busy-poll pass: every enabled NAPI bound to cpu is polled with its
+ * weight; wp_napi_complete_done() returns false meanwhile, so vectors stay
+ * masked. Returns packets done. Core thread only (wp_cpu_run_once).
+ */
+int wp__napi_busy_poll(struct wp_cpu *cpu);
+
+/* True on cpu's core thread, or on any thread while none runs it. */
+bool wp__cpu_owned(const struct wp_cpu *cpu);
 
 #endif
