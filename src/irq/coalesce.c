@@ -26,8 +26,8 @@
  *
  * The row is taken directly, not stepped towards as DIM does: the sample
  * already averages 1 ms, and a load change should not wait 4 samples.
- * A long idle gap measures as a near-zero rate, so the first frame after
- * it gets an immediate interrupt.
+ * After an idle gap the rate is zero, so the first frame after it gets an
+ * immediate interrupt.
  */
 enum { LEVEL_LATENCY, LEVEL_LOW, LEVEL_CONFIGURED, LEVEL_BULK, LEVEL__MAX };
 
@@ -78,7 +78,13 @@ static void adapt(struct wp_coalesce *c, uint64_t now)
 	if (now < c->sample_start_ns + SAMPLE_NS)
 		return;
 	elapsed = now - c->sample_start_ns;
-	c->rate_fps = c->sample_frames * WP_NSEC_PER_SEC / elapsed;
+	/* Every frame closes an expired sample, so the counted ones all
+	 * came in its first SAMPLE_NS: past 2 * SAMPLE_NS the last full
+	 * interval was silent, and the rate now is zero. */
+	if (elapsed >= 2 * SAMPLE_NS)
+		c->rate_fps = 0;
+	else
+		c->rate_fps = c->sample_frames * WP_NSEC_PER_SEC / elapsed;
 	while (lvl < LEVEL_BULK && c->rate_fps >= level_max_fps[lvl])
 		lvl++;
 	c->level = lvl;
