@@ -19,7 +19,7 @@
 struct craft {
 	uint8_t buf[4096];
 	size_t len;
-	bool be;        /* big-endian file */
+	bool be; /* big-endian file */
 	bool nsec;
 };
 
@@ -110,7 +110,8 @@ static void write_then_read_round_trip(void **state)
 	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
 		for (uint32_t k = 0; k < lens[i]; k++)
 			frame[k] = (uint8_t)(k * 7 + i);
-		assert_int_equal(wp_pcap_write(&w, 5 * WP_NSEC_PER_SEC + i * 999,
+		assert_int_equal(wp_pcap_write(&w,
+					       5 * WP_NSEC_PER_SEC + i * 999,
 					       frame, lens[i]),
 				 0);
 	}
@@ -124,8 +125,8 @@ static void write_then_read_round_trip(void **state)
 	assert_int_equal(fread(hdr, 1, 24, f), 24);
 	fclose(f);
 	static const uint8_t want[24] = { 0x4d, 0x3c, 0xb2, 0xa1, 2, 0, 4, 0,
-					  0, 0, 0, 0, 0, 0, 0, 0,
-					  0xff, 0xff, 0, 0, 1, 0, 0, 0 };
+					  0,	0,    0,    0,	  0, 0, 0, 0,
+					  0xff, 0xff, 0,    0,	  1, 0, 0, 0 };
 	assert_memory_equal(hdr, want, 24);
 
 	assert_int_equal(wp_pcap_reader_open(&r, path), 0);
@@ -218,23 +219,27 @@ static void reads_every_magic_and_byte_order(void **state)
 		struct craft c;
 
 		c_header(&c, be, nsec);
-		c_record(&c, 1700000000, nsec ? 123456789 : 123456, 60, 60, 0x11);
-		c_record(&c, 1700000001, nsec ? 999999999 : 999999, 14, 1514, 0x22);
+		c_record(&c, 1700000000, nsec ? 123456789 : 123456, 60, 60,
+			 0x11);
+		c_record(&c, 1700000001, nsec ? 999999999 : 999999, 14, 1514,
+			 0x22);
 		assert_int_equal(wp_pcap_reader_open_mem(&r, c.buf, c.len), 0);
 		assert_int_equal(r.big_endian, be);
 		assert_int_equal(r.nsec, nsec);
 
 		assert_int_equal(wp_pcap_read(&r, &rec), 1);
-		assert_int_equal(rec.ts_ns, 1700000000ull * WP_NSEC_PER_SEC +
-						    (nsec ? 123456789 : 123456000));
+		assert_int_equal(rec.ts_ns,
+				 1700000000ull * WP_NSEC_PER_SEC +
+					 (nsec ? 123456789 : 123456000));
 		assert_int_equal(rec.caplen, 60);
 		assert_int_equal(rec.len, 60);
 		assert_int_equal(rec.data[0], 0x11);
 		assert_int_equal(rec.data[59], 0x11);
 
 		assert_int_equal(wp_pcap_read(&r, &rec), 1);
-		assert_int_equal(rec.ts_ns, 1700000001ull * WP_NSEC_PER_SEC +
-						    (nsec ? 999999999 : 999999000));
+		assert_int_equal(rec.ts_ns,
+				 1700000001ull * WP_NSEC_PER_SEC +
+					 (nsec ? 999999999 : 999999000));
 		assert_int_equal(rec.caplen, 14); /* snapped */
 		assert_int_equal(rec.len, 1514);
 		assert_int_equal(wp_pcap_read(&r, &rec), 0);
@@ -245,7 +250,8 @@ static void reads_every_magic_and_byte_order(void **state)
 
 static void snaplen_zero_or_huge_means_the_maximum(void **state)
 {
-	static const uint32_t snaps[] = { 0, WP_PCAP_MAX_CAPLEN + 1, 0xffffffff };
+	static const uint32_t snaps[] = { 0, WP_PCAP_MAX_CAPLEN + 1,
+					  0xffffffff };
 
 	for (size_t i = 0; i < 3; i++) {
 		struct wp_pcap_reader r;
@@ -269,9 +275,9 @@ static void fcs_is_stripped(void **state)
 	memset(&c, 0, sizeof(c));
 	c_header_full(&c, WP_PCAP_MAGIC_USEC, 2, 4, 65535,
 		      (2u << 29) | (1u << 27) | 1);
-	c_record(&c, 0, 0, 64, 64, 0x33);   /* 60 + 4 bytes FCS */
-	c_record(&c, 0, 1, 62, 64, 0x44);   /* snapped inside the FCS */
-	c_record(&c, 0, 2, 20, 64, 0x55);   /* snapped well before it */
+	c_record(&c, 0, 0, 64, 64, 0x33); /* 60 + 4 bytes FCS */
+	c_record(&c, 0, 1, 62, 64, 0x44); /* snapped inside the FCS */
+	c_record(&c, 0, 2, 20, 64, 0x55); /* snapped well before it */
 	assert_int_equal(wp_pcap_reader_open_mem(&r, c.buf, c.len), 0);
 	assert_int_equal(r.fcs_bytes, 4);
 	assert_int_equal(wp_pcap_read(&r, &rec), 1);
@@ -361,7 +367,8 @@ static void bad_records(void **state)
 	c_header_full(&c, WP_PCAP_MAGIC_USEC, 2, 4, 100, 1);
 	c_record(&c, 0, 0, 100, 100, 0);
 	c_record(&c, 0, 0, 101, 101, 0);
-	expect_bad(&c, -EINVAL, "record 2 at offset 140: caplen 101 above the snaplen 100");
+	expect_bad(&c, -EINVAL,
+		   "record 2 at offset 140: caplen 101 above the snaplen 100");
 
 	/* caplen above 256 KiB, snaplen "unlimited" */
 	memset(&c, 0, sizeof(c));
@@ -392,7 +399,8 @@ static void bad_records(void **state)
 		c_record(&c, 0, 0, 60, 60, 0);
 		c_record(&c, 0, 0, 60, 60, 0);
 		c.len = 24 + 76 + cut;
-		expect_bad(&c, -EINVAL, "record 2 at offset 100: truncated record header");
+		expect_bad(&c, -EINVAL,
+			   "record 2 at offset 100: truncated record header");
 	}
 	/* truncated record data: 0..59 of 60 bytes */
 	for (size_t cut = 0; cut < 60; cut++) {
@@ -417,7 +425,8 @@ static void system_errors_have_their_errno(void **state)
 	struct wp_pcap_writer w;
 	char path[128];
 
-	assert_int_equal(wp_pcap_reader_open(&r, "/nonexistent/x.pcap"), -ENOENT);
+	assert_int_equal(wp_pcap_reader_open(&r, "/nonexistent/x.pcap"),
+			 -ENOENT);
 	assert_non_null(strstr(wp_pcap_reader_error(&r),
 			       "cannot open /nonexistent/x.pcap"));
 	assert_int_equal(wp_pcap_read(&r, &rec), -ENOENT);
@@ -441,7 +450,8 @@ static void system_errors_have_their_errno(void **state)
 
 		assert_int_equal(wp_pcap_writer_open(&w, "/dev/full"), 0);
 		for (int i = 0; i < 100 && !ret; i++)
-			ret = wp_pcap_write(&w, (uint64_t)i, frame, sizeof(frame));
+			ret = wp_pcap_write(&w, (uint64_t)i, frame,
+					    sizeof(frame));
 		if (!ret)
 			ret = wp_pcap_writer_flush(&w);
 		assert_int_equal(ret, -ENOSPC);

@@ -17,7 +17,8 @@
 
 #define PCAPNG_MAGIC 0x0a0d0d0au
 
-/* Link-type field (draft-ietf-opsawg-pcap 4): FCS len:3 R:1 P:1 rsvd:11 type:16 */
+/* The link-type field (draft-ietf-opsawg-pcap section 4), MSB first:
+ * FCS len:3 R:1 P:1 reserved:11 link type:16. */
 #define LT_TYPE_MASK 0x0000ffffu
 #define LT_RSVD_MASK 0x07ff0000u
 #define LT_P_BIT 0x08000000u
@@ -109,7 +110,8 @@ static int parse_header(struct wp_pcap_reader *r)
 			set_err(r->err, "empty file: not a pcap file");
 		else
 			set_err(r->err,
-				"truncated file header (%zu of %d bytes): not a pcap file",
+				"truncated file header (%zu of %d bytes): not "
+				"a pcap file",
 				got, WP_PCAP_FILE_HDR_LEN);
 		return fail(r, -EINVAL);
 	}
@@ -128,8 +130,8 @@ static int parse_header(struct wp_pcap_reader *r)
 		r->big_endian = r->nsec = true;
 		break;
 	case PCAPNG_MAGIC:
-		set_err(r->err,
-			"pcapng is not supported: convert it with `editcap -F pcap IN OUT`");
+		set_err(r->err, "pcapng is not supported: convert it with "
+				"`editcap -F pcap IN OUT`");
 		return fail(r, -EINVAL);
 	default:
 		set_err(r->err, "bad magic 0x%08x: not a pcap file", magic);
@@ -160,8 +162,8 @@ static int parse_header(struct wp_pcap_reader *r)
 		return fail(r, -EINVAL);
 	}
 	if (lt & (LT_RSVD_MASK | LT_R_BIT)) {
-		set_err(r->err, "reserved bits set in the link-type field 0x%08x",
-			lt);
+		set_err(r->err,
+			"reserved bits set in the link-type field 0x%08x", lt);
 		return fail(r, -EINVAL);
 	}
 	if (lt & LT_P_BIT)
@@ -241,25 +243,29 @@ static int check_record(struct wp_pcap_reader *r, const uint8_t *h,
 
 	if (frac >= frac_max) {
 		set_err(r->err,
-			"record %llu at offset %llu: timestamp fraction %u out of range (< %u)",
+			"record %llu at offset %llu: timestamp fraction %u out "
+			"of range (< %u)",
 			n, off, frac, frac_max);
 		return -EINVAL;
 	}
 	if (caplen > r->snaplen) {
 		set_err(r->err,
-			"record %llu at offset %llu: caplen %u above the snaplen %u",
+			"record %llu at offset %llu: caplen %u above the "
+			"snaplen %u",
 			n, off, caplen, r->snaplen);
 		return -EINVAL;
 	}
 	if (caplen > len) {
 		set_err(r->err,
-			"record %llu at offset %llu: caplen %u above the frame length %u",
+			"record %llu at offset %llu: caplen %u above the frame "
+			"length %u",
 			n, off, caplen, len);
 		return -EINVAL;
 	}
 	if (len < r->fcs_bytes) {
 		set_err(r->err,
-			"record %llu at offset %llu: frame length %u shorter than its %u-byte FCS",
+			"record %llu at offset %llu: frame length %u shorter "
+			"than its %u-byte FCS",
 			n, off, len, r->fcs_bytes);
 		return -EINVAL;
 	}
@@ -291,9 +297,11 @@ int wp_pcap_read(struct wp_pcap_reader *r, struct wp_pcap_record *rec)
 		if (ferror(r->f))
 			return io_fail(r, "a record header");
 		set_err(r->err,
-			"record %llu at offset %llu: truncated record header (%zu of %d bytes)",
+			"record %llu at offset %llu: truncated record header "
+			"(%zu of %d bytes)",
 			(unsigned long long)r->records + 1,
-			(unsigned long long)r->offset, got, WP_PCAP_REC_HDR_LEN);
+			(unsigned long long)r->offset, got,
+			WP_PCAP_REC_HDR_LEN);
 		return fail(r, -EINVAL);
 	}
 	ret = check_record(r, h, rec);
@@ -305,7 +313,8 @@ int wp_pcap_read(struct wp_pcap_reader *r, struct wp_pcap_record *rec)
 		if (ferror(r->f))
 			return io_fail(r, "record data");
 		set_err(r->err,
-			"record %llu at offset %llu: truncated record data (%zu of %u bytes)",
+			"record %llu at offset %llu: truncated record data "
+			"(%zu of %u bytes)",
 			(unsigned long long)r->records + 1,
 			(unsigned long long)r->offset, got, rec->caplen);
 		return fail(r, -EINVAL);
@@ -419,8 +428,8 @@ int wp_pcap_writer_fdopen(struct wp_pcap_writer *w, FILE *f)
 int wp_pcap_write(struct wp_pcap_writer *w, uint64_t ts_ns, const void *frame,
 		  uint32_t len)
 {
-	uint32_t caplen = len < WP_PCAP_WRITE_SNAPLEN ? len
-						       : WP_PCAP_WRITE_SNAPLEN;
+	uint32_t caplen =
+		len < WP_PCAP_WRITE_SNAPLEN ? len : WP_PCAP_WRITE_SNAPLEN;
 	uint8_t h[WP_PCAP_REC_HDR_LEN];
 	uint64_t sec = ts_ns / WP_NSEC_PER_SEC;
 

@@ -43,22 +43,22 @@
 
 /* One record. data is the reader's buffer: valid until the next read. */
 struct wp_pcap_record {
-	uint64_t ts_ns;        /* capture time, ns since the epoch */
-	uint32_t caplen;       /* bytes in data */
-	uint32_t len;          /* bytes the frame had on the wire */
+	uint64_t ts_ns;	 /* capture time, ns since the epoch */
+	uint32_t caplen; /* bytes in data */
+	uint32_t len;	 /* bytes the frame had on the wire */
 	const uint8_t *data;
 };
 
 struct wp_pcap_reader {
 	FILE *f;
-	bool big_endian;       /* the writer's byte order */
-	bool nsec;             /* nanosecond timestamps */
-	uint32_t snaplen;      /* effective: 0 or over the maximum -> maximum */
-	uint32_t fcs_bytes;    /* FCS at the end of each frame (stripped) */
-	uint8_t *buf;          /* snaplen bytes */
-	uint64_t records;      /* records read so far */
-	uint64_t offset;       /* file offset of the next record */
-	int error;             /* sticky: the first error, 0 if none */
+	bool big_endian;    /* the writer's byte order */
+	bool nsec;	    /* nanosecond timestamps */
+	uint32_t snaplen;   /* effective: 0 or over the maximum -> maximum */
+	uint32_t fcs_bytes; /* FCS at the end of each frame (stripped) */
+	uint8_t *buf;	    /* snaplen bytes */
+	uint64_t records;   /* records read so far */
+	uint64_t offset;    /* file offset of the next record */
+	int error;	    /* sticky: the first error, 0 if none */
 	char err[WP_PCAP_ERR_LEN];
 };
 
@@ -95,10 +95,10 @@ void wp_pcap_reader_close(struct wp_pcap_reader *r);
 
 struct wp_pcap_writer {
 	FILE *f;
-	bool own;              /* fclose on close (not for a borrowed FILE) */
+	bool own; /* fclose on close (not for a borrowed FILE) */
 	uint64_t records;
-	uint64_t bytes;        /* file size so far */
-	int error;             /* sticky: the first write error */
+	uint64_t bytes; /* file size so far */
+	int error;	/* sticky: the first write error */
 	char err[WP_PCAP_ERR_LEN];
 };
 
