@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Build the wire-layer fuzz targets with clang + libFuzzer (ASan, UBSan) in
+# build-fuzz and run each for SECONDS (default 20). Exits non-zero if any
+# target crashes, leaks, hits undefined behaviour or breaks a round trip.
+#   scripts/fuzz.sh [SECONDS]
+# New inputs go to build-fuzz/corpus/<target> (seeded from
+# tests/fuzz/corpus/<target>), crash reproducers to build-fuzz/artifacts/;
+# replay one with build-fuzz/tests/fuzz/<target> FILE.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=${1:-20}
+case $seconds in
+'' | *[!0-9]*)
+	echo "usage: scripts/fuzz.sh [SECONDS]" >&2
+	exit 2
+	;;
+esac
+
+scripts/deps.sh
+
+dir=build-fuzz
+targets=(fuzz_eth fuzz_arp fuzz_ipv4 fuzz_icmp fuzz_udp fuzz_tcp_options)
+
+if [ -f "$dir/build.ninja" ] &&
+	grep -q "^C compiler for the host machine: clang" "$dir/meson-logs/meson-log.txt" 2>/dev/null; then
+	meson configure "$dir" -Dfuzz=true >/dev/null
+else
+	rm -rf "$dir"
+	CC=clang meson setup "$dir" -Dfuzz=true -Dbuildtype=debugoptimized \
+		-Db_lundef=false >/dev/null
+fi
+# Only the fuzz targets: nothing else needs to build with clang here.
+ninja -C "$dir" "${targets[@]/#/tests/fuzz/}" >/dev/null
+
+mkdir -p "$dir/artifacts"
+failed=()
+for t in "${targets[@]}"; do
+	corpus="$dir/corpus/$t"
+	mkdir -p "$corpus"
+	echo "== $t: ${seconds}s"
+	if ! "$dir/tests/fuzz/$t" -max_total_time="$seconds" -timeout=10 \
+		-rss_limit_mb=2048 -print_final_stats=1 \
+		-artifact_prefix="$dir/artifacts/$t-" \
+		"$corpus" "tests/fuzz/corpus/$t" >"$dir/$t.log" 2>&1; then
+		tail -n 40 "$dir/$t.log"
+		failed+=("$t")
+		continue
+	fi
+	grep -E "^stat::number_of_executed_units|^#[0-9]+.*DONE" "$dir/$t.log" | tail -n 2
+done
+
+if [ ${#failed[@]} -ne 0 ]; then
+	echo "fuzz: crashed: ${failed[*]} (reproducers in $dir/artifacts/)" >&2
+	exit 1
+fi
+echo "fuzz: ${#targets[@]} targets, ${seconds}s each, no crash"
