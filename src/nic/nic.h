@@ -10,7 +10,9 @@
  * DMA), stores len and hash, then sets DD|EOP in status with release
  * order, advances the head register (RDH) and tells interrupt moderation.
  * No descriptor owned by the NIC: the frame is dropped and counted in
- * rx_missed_errors. The wire never waits.
+ * rx_missed_errors, and the vector is raised at once (a receiver-overrun
+ * interrupt: a driver whose refill found the pool empty learns that the
+ * ring ran dry). The wire never waits.
  *
  * The driver's poll (wp_nic_napi_poll, igb_poll) reads status with
  * acquire order; DD set: builds an skb around the buffer (no copy),
@@ -28,10 +30,25 @@
  * the queue (src/nic/rss.h).
  *
  * Threads: firmware calls (wp_nic_rx_*, wp_nic_tx_fw_*, wp_nic_coalesce_tick)
- * come from the backend's thread; driver calls from the queue's cpu.
- * Ring-size and queue-count changes stop the queue (napi_disable, firmware
- * quiesced), rebuild it and restart it; frames arriving meanwhile are
- * dropped and counted (rx_missed_errors), as an ifdown/ifup would.
+ * come from the backend's thread (one RX firmware thread per NIC; TX
+ * firmware may run on it or inside tx_kick on the queue's cpu); driver
+ * calls from the queue's cpu. Ring-size and queue-count changes stop the
+ * queue (napi_disable, firmware quiesced), rebuild it and restart it;
+ * frames arriving meanwhile are dropped and counted (rx_missed_errors),
+ * as an ifdown/ifup would. Frames already in the ring when it stops are
+ * discarded and counted there too, so every frame offered to the NIC is
+ * received, counted missed or counted as a length error.
+ *
+ * Quiescing uses one handshake everywhere: each side that touches a
+ * stopped queue (firmware DMA, firmware TX, xmit) stores its busy flag
+ * then loads `up`; the control path stores `up = false` then waits for
+ * the busy flags to clear. All four accesses are seq_cst, so either the
+ * worker sees the queue down or the control path sees it busy.
+ *
+ * Registers hold free-running 32-bit descriptor counts (slot = value &
+ * mask), so the NIC may own all `size` descriptors: RDT - RDH of them.
+ * (Real hardware keeps one descriptor back to tell full from empty;
+ * free-running counters do not need to.)
  */
 #ifndef WP_NIC_NIC_H
 #define WP_NIC_NIC_H
@@ -106,6 +123,8 @@ struct wp_txq_stats {
 	uint64_t busy;              /* ring full on xmit: tx_busy */
 	uint64_t doorbells;         /* tail writes that kicked the firmware */
 	uint64_t cleaned;           /* descriptors reclaimed */
+	uint64_t dropped;           /* queue down, bad length, or discarded
+				     * unsent when the ring was rebuilt */
 };
 
 struct wp_nic;
@@ -120,6 +139,10 @@ struct wp_rx_queue {
 	struct wp_coalesce coal wp_cacheline_aligned;
 	uint64_t coal_deadline;      /* cached wp_coalesce_deadline */
 	_Atomic bool fw_busy;        /* firmware inside a DMA (resize handshake) */
+	bool fw_slot_open;           /* wp_nic_rx_slot .. commit/abort */
+	/* ethtool -C mailbox: packed params, applied by the firmware at its
+	 * next DMA or tick (an ITR register write); 0 = nothing new */
+	_Atomic uint64_t coal_req;
 	/* driver-private */
 	struct wp_rx_desc *ring wp_cacheline_aligned;
 	void **bufs;                 /* buffer per slot (igb rx_buffer_info) */
@@ -129,6 +152,7 @@ struct wp_rx_queue {
 	struct wp_pool *pool;
 	struct wp_napi napi;
 	struct wp_irq_vector *irq;
+	pthread_t pool_owner;        /* thread the pool was last handed to */
 	_Atomic bool up;
 	struct wp_rxq_stats stats;   /* firmware fields: missed, length_errors */
 };
@@ -138,6 +162,10 @@ struct wp_tx_queue {
 	uint16_t index;
 	_Atomic uint32_t tdh wp_cacheline_aligned;   /* firmware */
 	_Atomic uint32_t tdt wp_cacheline_aligned;   /* driver */
+	_Atomic bool fw_busy;        /* firmware between tx_fw_next and done */
+	bool fw_open;                /* firmware-private: a descriptor is out */
+	_Atomic bool drv_busy;       /* driver inside xmit/doorbell */
+	_Atomic bool up;
 	struct wp_tx_desc *ring wp_cacheline_aligned;
 	struct wp_skb **skbs;        /* skb per slot, freed on clean */
 	uint32_t size, mask;
@@ -176,7 +204,8 @@ struct wp_nic {
 	uint32_t ncpus;
 	struct wp_backend *backend;  /* the firmware; NULL in unit tests */
 	struct wp_rss rss;
-	uint16_t nqueues;
+	uint16_t nqueues;            /* active (-L); cfg.nqueues: created */
+	bool down;                   /* wp_nic_down: control path only */
 	struct wp_rx_queue rxq[WP_NIC_MAX_QUEUES];
 	struct wp_tx_queue txq[WP_NIC_MAX_QUEUES];
 	wp_rx_handler_t rx_handler;  /* what NAPI hands packets to */
@@ -198,16 +227,35 @@ struct wp_nic *wp_nic_create(const struct wp_nic_config *cfg,
 			     struct wp_clock *clock, struct wp_irq_table *irqs,
 			     struct wp_cpu **cpus, uint32_t ncpus,
 			     wp_rx_handler_t rx_handler, void *rx_ctx);
-/* Frees everything; every pool is whole again afterwards. NULL: no-op. */
+/*
+ * Frees everything; every pool is whole again afterwards. A pool that is
+ * not (an skb from it is still held somewhere) is reported on stderr and
+ * left allocated rather than freed under its holder. NULL: no-op.
+ */
 void wp_nic_destroy(struct wp_nic *nic);
+
+/*
+ * ip link set down / up (igb_close / igb_open): stop every active queue,
+ * discard what is in the rings (counted as missed or tx_dropped) and give
+ * every RX buffer back to its pool; up refills the rings and restarts the
+ * active queues. After down, wp_pool_is_whole() holds for every queue's
+ * pool once the upper layers let go of their skbs. Control path.
+ * down twice or up twice: no-op.
+ */
+void wp_nic_down(struct wp_nic *nic);
+int wp_nic_up(struct wp_nic *nic);
 
 /* --- ethtool ops (control path; the queue is stopped and restarted) ---- */
 
 int wp_nic_set_ringparam(struct wp_nic *nic, uint32_t rx, uint32_t tx); /* -G */
 int wp_nic_set_coalesce(struct wp_nic *nic, const struct wp_coalesce_params *p); /* -C */
 void wp_nic_get_coalesce(const struct wp_nic *nic, struct wp_coalesce_params *p); /* -c */
-int wp_nic_set_channels(struct wp_nic *nic, uint16_t n);  /* -L combined N */
-int wp_nic_set_rxfh_equal(struct wp_nic *nic, uint16_t n);  /* -X equal N */
+/* -L combined N: 1..created queues. RSS becomes `equal n`; queues from n
+ * up stop (NAPI disabled, vector masked, rings emptied) and no frame is
+ * steered to them. */
+int wp_nic_set_channels(struct wp_nic *nic, uint16_t n);
+/* -X equal N: 1..active queues. */
+int wp_nic_set_rxfh_equal(struct wp_nic *nic, uint16_t n);
 void wp_nic_get_stats(const struct wp_nic *nic, struct wp_nic_stats *st);
 /* ethtool -S: "     rx_packets: 123" lines, NIC-wide then per queue. */
 void wp_nic_print_stats(const struct wp_nic *nic, FILE *out);
@@ -228,11 +276,20 @@ int wp_nic_rx_frame(struct wp_nic *nic, const void *frame, uint32_t len,
  * Two-phase DMA for firmware that writes in place (TAP read()s straight
  * into the buffer): the buffer of queue q's next NIC-owned descriptor and
  * its room, or NULL (missed is counted only by wp_nic_rx_missed()).
+ * A slot holds the queue busy (a resize waits for it): every non-NULL
+ * slot is followed by wp_nic_rx_commit() or wp_nic_rx_abort().
  */
 void *wp_nic_rx_slot(struct wp_nic *nic, uint16_t q, uint32_t *room);
-/* Complete the slot: len bytes written; hash 0 = compute it here. */
+/*
+ * Complete the slot: len bytes written; hash 0 = compute it here.
+ * err_bits (WP_RXD_ERR_*) go into the status, and the driver drops the
+ * frame. Returns q, -EMSGSIZE (runt or over MTU: rx_length_errors, the
+ * descriptor stays with the NIC) or -EINVAL (no slot open on q).
+ */
 int wp_nic_rx_commit(struct wp_nic *nic, uint16_t q, uint32_t len,
 		     uint32_t hash, uint16_t err_bits, uint64_t now);
+/* Give the slot back unused (nothing was read); nothing is counted. */
+void wp_nic_rx_abort(struct wp_nic *nic, uint16_t q);
 void wp_nic_rx_missed(struct wp_nic *nic, uint16_t q);
 
 /* Fire expired moderation timers; returns the next deadline (or NEVER). */
@@ -241,7 +298,9 @@ uint64_t wp_nic_coalesce_tick(struct wp_nic *nic, uint64_t now);
 /*
  * Firmware TX: the next frame to send on queue q (between TDH and TDT), or
  * NULL; then wp_nic_tx_fw_done() sets its DD and advances TDH, and
- * wp_nic_tx_fw_irq() raises the vector once per batch.
+ * wp_nic_tx_fw_irq() raises the vector once per batch. A descriptor that
+ * fw_next returned holds the queue busy until fw_done (calling fw_next
+ * again meanwhile returns the same one).
  */
 const struct wp_tx_desc *wp_nic_tx_fw_next(struct wp_nic *nic, uint16_t q);
 void wp_nic_tx_fw_done(struct wp_nic *nic, uint16_t q);
@@ -254,8 +313,12 @@ int wp_nic_napi_poll(struct wp_napi *napi, int budget);
 
 /*
  * ndo_start_xmit: put skb on TX queue q (consumed, on error too: dropped
- * and counted as tx_busy). more = true defers the doorbell (xmit_more).
- * Returns 0 or -ENOBUFS.
+ * and counted). more = true defers the doorbell (xmit_more; at most 32
+ * descriptors wait). Returns 0, -ENOBUFS (ring full: tx_busy,
+ * WP_DROP_TX_RING_FULL), -ENETDOWN (queue stopped: tx_dropped,
+ * WP_DROP_DEV_DOWN), -EMSGSIZE (shorter than an Ethernet header or over
+ * MTU: tx_dropped, WP_DROP_TX_LENGTH) or -EINVAL (no such queue, NULL skb).
+ * One thread per TX queue: the queue's cpu.
  */
 int wp_nic_xmit(struct wp_nic *nic, uint16_t q, struct wp_skb *skb, bool more);
 /* Write TDT and kick the firmware if descriptors are pending. */
