@@ -27,6 +27,10 @@
 
 #define WP_SKB_HEADROOM 128      /* NET_SKB_PAD-like room for pushes */
 #define WP_POOL_BUF_SIZE 2048    /* default data room per buffer */
+/* Data room limits: room for the headroom and a minimal frame; header
+ * offsets are 16 bits with 0xffff meaning unset, so the room stays below. */
+#define WP_POOL_BUF_SIZE_MIN (WP_SKB_HEADROOM + 64)
+#define WP_POOL_BUF_SIZE_MAX (64 * 1024 - 64)
 
 struct wp_pool_config {
 	const char *name;     /* for stats; copied */
@@ -44,14 +48,22 @@ struct wp_pool_stats {
 	uint32_t heads_total, heads_free;
 };
 
-/* NULL with errno (EINVAL, ENOMEM) on failure. The caller becomes owner. */
+/*
+ * NULL with errno (EINVAL, ENOMEM) on failure: EINVAL for nbufs == 0 or a
+ * buf_size outside [WP_POOL_BUF_SIZE_MIN, WP_POOL_BUF_SIZE_MAX]. All the
+ * memory is allocated (and touched) here. The caller becomes owner.
+ */
 struct wp_pool *wp_pool_create(const struct wp_pool_config *cfg);
 
 /* Frees the memory. Buffers still out are leaked to the caller's fault:
  * tests call wp_pool_is_whole() first. NULL: no-op. */
 void wp_pool_destroy(struct wp_pool *pool);
 
-/* Make the calling thread the owner (the only thread that allocates). */
+/*
+ * Make the calling thread the owner (the only thread that allocates:
+ * buffers, skbs, clones). Ownership moves only while no thread uses the
+ * pool's fast path: the owner field is read unlocked by every free.
+ */
 void wp_pool_set_owner(struct wp_pool *pool);
 /* Hand ownership to a given thread (a core thread, after a control-path
  * refill done while its queue was stopped). */
@@ -66,33 +78,45 @@ int wp_pool_grow(struct wp_pool *pool, uint32_t nbufs);
 
 uint32_t wp_pool_buf_size(const struct wp_pool *pool);
 
-/* A raw data buffer (buf_size bytes) for an RX descriptor; NULL if empty. */
+/*
+ * A raw data buffer (buf_size bytes) for an RX descriptor; NULL if empty
+ * (alloc_fail counted). Owner thread only. When the owner's cache is
+ * empty, the buffers other threads returned are taken back first.
+ */
 void *wp_pool_get_buf(struct wp_pool *pool);
 
-/* Burst: up to n buffers into bufs; returns how many. */
+/* Burst: up to n buffers into bufs; returns how many. Owner only; a short
+ * burst counts one alloc_fail. */
 uint32_t wp_pool_get_bufs(struct wp_pool *pool, void **bufs, uint32_t n);
 
-/* Return a raw buffer that never became an skb (ring teardown). */
+/* Return a raw buffer that never became an skb (ring teardown). Any
+ * thread. NULL: no-op. */
 void wp_pool_put_buf(struct wp_pool *pool, void *buf);
 
 /*
  * build_skb: wrap a buffer from this pool whose bytes
  * [headroom, headroom + len) hold a frame. No copy. Consumes the buffer
- * on success; on failure (no descriptor left, or headroom + len >
- * buf_size) returns NULL and the buffer still belongs to the caller.
+ * on success; on failure returns NULL and the buffer still belongs to
+ * the caller: errno ENOMEM (no descriptor left, alloc_fail counted) or
+ * EINVAL (headroom + len > buf_size, or buf is not the start of one of
+ * this pool's buffers). Owner thread only. Header offsets start unset.
  */
 struct wp_skb *wp_build_skb(struct wp_pool *pool, void *buf,
 			    uint32_t headroom, uint32_t len);
 
 /*
  * alloc_skb for transmit: an empty skb with WP_SKB_HEADROOM reserved and
- * at least `size` bytes of tailroom. NULL (errno ENOMEM or EMSGSIZE).
+ * at least `size` bytes of tailroom. NULL (errno ENOMEM or EMSGSIZE if
+ * size > buf_size - WP_SKB_HEADROOM). Owner thread only.
  */
 struct wp_skb *wp_alloc_skb(struct wp_pool *pool, uint32_t size);
 
+/* Any thread. Exact when the pool is quiet; while the owner and remote
+ * freers run, the free counts may briefly miss objects in transit. */
 void wp_pool_get_stats(const struct wp_pool *pool, struct wp_pool_stats *st);
 
-/* Every buffer and descriptor is back (includes the return stack). */
+/* Every buffer and descriptor is back (includes the return stack).
+ * Meaningful once every thread that frees into the pool is done. */
 bool wp_pool_is_whole(const struct wp_pool *pool);
 
 #endif

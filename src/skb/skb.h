@@ -172,15 +172,20 @@ struct wp_skb *wp_skb_get(struct wp_skb *skb);
 /*
  * A new descriptor for the same data (skb_clone): the buffer's data
  * reference count goes up, both skbs become `cloned`. The clone starts
- * with users == 1 and the same geometry and header offsets. Returns NULL
- * (errno ENOMEM) if the pool has no free descriptor.
+ * with users == 1 and the same geometry, header offsets, cb and stamps
+ * (its own copy of them); it belongs to no socket (sk == NULL). Takes the
+ * descriptor from skb->pool, so it runs on the pool's owner thread.
+ * Returns NULL (errno ENOMEM) if the pool has no free descriptor.
  */
 struct wp_skb *wp_skb_clone(struct wp_skb *skb);
 
 /* True if the data buffer is shared and must not be written. */
 bool wp_skb_cloned(const struct wp_skb *skb);
 
-/* Normal end of life: drop one reference; free on the last. NULL: no-op. */
+/*
+ * Normal end of life: drop one reference; free on the last. NULL: no-op.
+ * Any thread: a free away from the pool's owner goes to its return stack.
+ */
 void wp_consume_skb(struct wp_skb *skb);
 
 /*
@@ -191,7 +196,11 @@ void wp_kfree_skb_reason(struct wp_skb *skb, enum wp_drop_reason reason);
 
 /* --- tracing stamps --------------------------------------------------- */
 
-/* Attach a zeroed stamp record from the pool (sampling). -ENOMEM if none. */
+/*
+ * Attach a zeroed stamp record from the pool (sampling). -ENOMEM if none.
+ * Each descriptor has its own slot, so this cannot fail today; an skb
+ * that already has stamps keeps them. The slot is freed with the skb.
+ */
 int wp_skb_stamp_enable(struct wp_skb *skb);
 
 static inline void wp_skb_stamp(struct wp_skb *skb, enum wp_stamp stage,
@@ -201,7 +210,12 @@ static inline void wp_skb_stamp(struct wp_skb *skb, enum wp_stamp stage,
 		skb->stamps->ns[stage] = now;
 }
 
-/* --- queues (struct sk_buff_head): a doubly linked list with a length ---- */
+/*
+ * --- queues (struct sk_buff_head): a doubly linked list with a length ----
+ * Not locked: the owner of the queue serialises. `bytes` adds skb->len at
+ * enqueue and subtracts it at unlink, so an skb's len must not change
+ * while it is queued. unlink: skb must be on q.
+ */
 
 struct wp_skb_queue {
 	struct wp_skb *head;
