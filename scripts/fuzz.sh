@@ -20,7 +20,11 @@ esac
 scripts/deps.sh
 
 dir=build-fuzz
-targets=(fuzz_eth fuzz_arp fuzz_ipv4 fuzz_icmp fuzz_udp fuzz_tcp_options)
+targets=()
+for f in tests/fuzz/fuzz_*.c; do
+	t=${f##*/}
+	targets+=("${t%.c}")
+done
 
 if [ -f "$dir/build.ninja" ] &&
 	grep -q "^C compiler for the host machine: clang" "$dir/meson-logs/meson-log.txt" 2>/dev/null; then
@@ -36,13 +40,15 @@ ninja -C "$dir" "${targets[@]/#/tests/fuzz/}" >/dev/null
 mkdir -p "$dir/artifacts"
 failed=()
 for t in "${targets[@]}"; do
-	corpus="$dir/corpus/$t"
-	mkdir -p "$corpus"
+	# New inputs go to the first corpus directory: never the seeds.
+	corpora=("$dir/corpus/$t")
+	mkdir -p "${corpora[0]}"
+	[ -d "tests/fuzz/corpus/$t" ] && corpora+=("tests/fuzz/corpus/$t")
 	echo "== $t: ${seconds}s"
 	if ! "$dir/tests/fuzz/$t" -max_total_time="$seconds" -timeout=10 \
 		-rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$dir/artifacts/$t-" \
-		"$corpus" "tests/fuzz/corpus/$t" >"$dir/$t.log" 2>&1; then
+		"${corpora[@]}" >"$dir/$t.log" 2>&1; then
 		tail -n 40 "$dir/$t.log"
 		failed+=("$t")
 		continue
