@@ -314,20 +314,22 @@ static void constant_rate_is_exact(void **state)
 		struct wp_backend_config cfg;
 		struct wp_sim_gen g;
 		uint64_t r = rates[i], total = 0;
-		/* N frames take N / r s: frame N leaves at the end of it */
+		/* N frames take N / r s: the last leaves at the end of it */
 		uint64_t n = r < 200000 ? r : 200000;
 		uint64_t span = n * WP_NSEC_PER_SEC / r;
 
 		cfg_traffic(&cfg, r, 64, 1);
 		gen_init_ok(&g, &cfg, start);
+		assert_int_equal(emit_until(&g, start), 0);
 		/* In steps of odd sizes, to catch boundary slips. */
 		for (uint64_t now = start; now < start + span - 1;
 		     now += span / 7 + 3)
 			total += emit_until(&g, now);
 		total += emit_until(&g, start + span - 1);
-		assert_int_equal(total, n);
+		assert_int_equal(total, n - 1);
 		assert_int_equal(g.next_ns, start + span);
 		assert_int_equal(emit_until(&g, start + span), 1);
+		assert_int_equal(g.seq, n);
 		wp__sim_gen_fini(&g);
 	}
 }
@@ -340,7 +342,7 @@ static void rate_survives_long_runs(void **state)
 	/* n * 1e9 would overflow 64 bits long before this frame number. */
 	cfg_traffic(&cfg, 148809523, 64, 1);
 	gen_init_ok(&g, &cfg, 0);
-	assert_int_equal(wp__sim_gen_offset(&g, 148809523ull * 86400 * 365),
+	assert_int_equal(wp__sim_gen_offset(&g, 148809523ull * 86400 * 365 - 1),
 			 86400ull * 365 * WP_NSEC_PER_SEC);
 	wp__sim_gen_fini(&g);
 }
@@ -359,11 +361,12 @@ static void microbursts_follow_on_off_phases(void **state)
 	for (uint64_t k = 0; k < 20; k++) {
 		uint64_t c0 = k * (on + off);
 
-		/* 1 Mpps for 100 us: 100 frames in the on phase */
-		assert_int_equal(g.next_ns, c0);
-		assert_int_equal(emit_until(&g, c0 + on - 1), 100);
+		/* 1 Mpps for 100 us: 100 frames in the on phase (c0, c0 + on]
+		 */
+		assert_int_equal(g.next_ns, c0 + WP_NSEC_PER_USEC);
+		assert_int_equal(emit_until(&g, c0 + on), 100);
 		/* nothing while off */
-		assert_int_equal(emit_until(&g, c0 + on + off - 1), 0);
+		assert_int_equal(emit_until(&g, c0 + on + off), 0);
 	}
 	/* sequence numbers ran on across bursts */
 	assert_int_equal(g.seq, 2000);
@@ -372,7 +375,7 @@ static void microbursts_follow_on_off_phases(void **state)
 	/* on > 0 with off 0 is a constant rate */
 	cfg.burst_off_us = 0;
 	gen_init_ok(&g, &cfg, 0);
-	assert_int_equal(emit_until(&g, WP_NSEC_PER_MSEC - 1), 1000);
+	assert_int_equal(emit_until(&g, WP_NSEC_PER_MSEC), 1000);
 	wp__sim_gen_fini(&g);
 }
 
@@ -738,7 +741,7 @@ static void virtual_time_delivers_every_frame_at_its_time(void **state)
 	cfg_traffic(&cfg, 100000, 64, 16);
 	rig_open(&r, &cfg);
 	/* 10 ms at 100 kpps: exactly 1000 frames */
-	rig_run_until(&r, 10 * WP_NSEC_PER_MSEC - 1);
+	rig_run_until(&r, 10 * WP_NSEC_PER_MSEC);
 	assert_int_equal(r.be.frames_in, 1000);
 	assert_null(r.bad);
 	assert_int_equal(atomic_load(&r.rx) + rx_pending(&r), 1000);
@@ -763,7 +766,7 @@ static void coalescing_deadlines_are_kept(void **state)
 	rig_init(&r, true, 1, 50);
 	cfg_traffic(&cfg, 1000, 64, 1);
 	rig_open(&r, &cfg);
-	rig_run_until(&r, 100 * WP_NSEC_PER_MSEC - 1);
+	rig_run_until(&r, 100 * WP_NSEC_PER_MSEC + 50 * WP_NSEC_PER_USEC);
 	assert_null(r.bad);
 	assert_int_equal(r.be.frames_in, 100);
 	assert_int_equal(atomic_load(&r.rx), 100);
@@ -784,10 +787,13 @@ static void bursts_reach_the_nic_in_phases(void **state)
 	cfg.burst_off_us = 950;
 	rig_open(&r, &cfg);
 	for (uint64_t ms = 1; ms <= 5; ms++) {
-		rig_run_until(&r, (ms - 1) * WP_NSEC_PER_MSEC +
-					  50 * WP_NSEC_PER_USEC - 1);
+		uint64_t c0 = (ms - 1) * WP_NSEC_PER_MSEC;
+
+		rig_run_until(&r, c0 + 50 * WP_NSEC_PER_USEC - 1);
+		assert_int_equal(r.be.frames_in, ms * 50 - 1);
+		rig_run_until(&r, c0 + 50 * WP_NSEC_PER_USEC);
 		assert_int_equal(r.be.frames_in, ms * 50);
-		rig_run_until(&r, ms * WP_NSEC_PER_MSEC - 1);
+		rig_run_until(&r, ms * WP_NSEC_PER_MSEC);
 		assert_int_equal(r.be.frames_in, ms * 50);
 	}
 	assert_int_equal(r.nic->rxq[0].stats.missed, 0);

@@ -33,7 +33,9 @@ struct wp_backend;
 struct wp_backend_config {
 	/* sim */
 	uint64_t rate_pps;        /* --rate: frames per second (0: idle) */
-	uint32_t frame_size;      /* --size: bytes on the wire, 60..MTU+14 (default 64) */
+	uint32_t frame_size;      /* --size: bytes on the wire, 58..MTU+14 (default
+				   * 64); under 60 the datagram is that short
+				   * and the frame is padded to 60 */
 	uint32_t flows;           /* --flows: distinct UDP 5-tuples (default 1) */
 	uint32_t burst_on_us;     /* --burst ON_US:OFF_US; 0: constant rate */
 	uint32_t burst_off_us;
@@ -58,7 +60,11 @@ struct wp_backend_ops {
 	int (*start)(struct wp_backend *be);        /* real time */
 	void (*stop)(struct wp_backend *be);
 	uint64_t (*step)(struct wp_backend *be, uint64_t now); /* virtual time */
-	void (*tx_kick)(struct wp_backend *be, uint16_t q);    /* the doorbell */
+	/* The doorbell, from the queue's cpu. Real time: the firmware sends
+	 * here or on its own thread (sim: flags the queue; its thread sees
+	 * the flag within 100 us). Virtual time: only marks the queue, the
+	 * next step() sends: step again after the cores ran. */
+	void (*tx_kick)(struct wp_backend *be, uint16_t q);
 	bool (*done)(struct wp_backend *be);        /* input exhausted (pcap) */
 };
 

@@ -355,7 +355,9 @@ int wp__sim_gen_init(struct wp_sim_gen *g, const struct wp_backend_config *cfg,
 		}
 	}
 	g->base_ns = start_ns;
-	g->next_ns = (g->replaying || g->rate_pps) ? start_ns : WP_TIME_NEVER;
+	g->next_ns = (g->replaying || g->rate_pps)
+			     ? start_ns + wp__sim_gen_offset(g, 0)
+			     : WP_TIME_NEVER;
 	return 0;
 
 out_fini:
@@ -384,12 +386,15 @@ uint64_t wp__sim_gen_offset(const struct wp_sim_gen *g, uint64_t n)
 
 		return (n / rp->n) * rp->period_ns + rp->rel_ns[n % rp->n];
 	}
-	/* n / rate seconds, without n * 1e9 overflowing: rem < rate <= 1e9. */
+	/* (n + 1) / rate seconds without (n + 1) * 1e9 overflowing:
+	 * rem < rate <= 1e9. t >= 1 since rate <= 1e9. */
+	n++;
 	t = n / g->rate_pps * WP_NSEC_PER_SEC +
 	    n % g->rate_pps * WP_NSEC_PER_SEC / g->rate_pps;
 	if (!g->on_ns)
 		return t;
-	return t / g->on_ns * (g->on_ns + g->off_ns) + t % g->on_ns;
+	return (t - 1) / g->on_ns * (g->on_ns + g->off_ns) +
+	       (t - 1) % g->on_ns + 1;
 }
 
 const uint8_t *wp__sim_gen_emit(struct wp_sim_gen *g, uint32_t *len,
@@ -461,10 +466,18 @@ struct sim {
 	uint64_t tx_bytes;
 };
 
+/* Firmware counters: one writer (this thread), read by the control path
+ * (stats) at any time, so each is a relaxed atomic load and store. */
+static void count(uint64_t *c, uint64_t n)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n,
+			 __ATOMIC_RELAXED);
+}
+
 static void sim_rx(struct wp_backend *be, struct sim *s, const uint8_t *f,
 		   uint32_t len, uint64_t t)
 {
-	be->frames_in++;
+	count(&be->frames_in, 1);
 	if (wp_nic_rx_frame(be->nic, f, len, t) < 0)
 		s->rx_refused++;
 }
@@ -481,7 +494,7 @@ static void sim_tx_queue(struct wp_backend *be, struct sim *s, uint16_t q)
 		n++;
 	}
 	if (n) {
-		be->frames_out += n;
+		count(&be->frames_out, n);
 		wp_nic_tx_fw_irq(be->nic, q);
 	}
 }

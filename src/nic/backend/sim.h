@@ -17,13 +17,16 @@
  * 18 changed bytes, and both checksums are patched for them (RFC 1624
  * eqn. 3) instead of being summed again over the frame.
  *
- * Pacing: frame n leaves at base + d(n). Constant rate: d(n) = n / rate
- * (exact in integers, so N frames take N / rate s). Microbursts
- * (burst_on_us:burst_off_us): the same schedule runs on an "on" clock
- * that stops during off phases: d(n) = c * (on + off) + r, where
- * c, r = divmod(n / rate, on). Replay: the file's frames at their
- * recorded offsets from its first frame, looping with a period of the
- * file's span plus one mean frame gap (1 ms if the span is 0).
+ * Pacing: frame n leaves at base + d(n). Constant rate: d(n) = (n + 1) /
+ * rate, exact in integers, so the frames due by base + N / rate s are
+ * exactly N (a generator started at base has sent nothing yet at base).
+ * Microbursts (burst_on_us:burst_off_us): the same schedule runs on an
+ * "on" clock that stops during off phases; on phase c is the interval
+ * (c * (on + off), c * (on + off) + on], so with t = (n + 1) / rate,
+ * d(n) = c * (on + off) + r + 1 where c, r = divmod(t - 1, on).
+ * Replay: the file's frames at their recorded offsets from its first
+ * frame (which leaves at base), looping with a period of the file's span
+ * plus one mean frame gap (1 ms if the span is 0).
  */
 #ifndef WP_NIC_BACKEND_SIM_H
 #define WP_NIC_BACKEND_SIM_H
