@@ -57,9 +57,8 @@ static uint32_t level_usecs(const struct wp_coalesce_params *p, uint32_t lvl)
 
 static void apply_level(struct wp_coalesce *c)
 {
-	c->cur_usecs = c->params.adaptive_rx ?
-			       level_usecs(&c->params, c->level) :
-			       c->params.rx_usecs;
+	c->cur_usecs = c->params.adaptive_rx ? level_usecs(&c->params, c->level)
+					     : c->params.rx_usecs;
 }
 
 /* Close the sample if 1 ms has passed since it began. */

@@ -97,8 +97,8 @@ void wp_irq_set_affinity(struct wp_irq_vector *v, struct wp_cpu *cpu)
  */
 static void deliver(struct wp_irq_vector *v)
 {
-	struct wp_cpu *cpu = atomic_load_explicit(&v->cpu,
-						  memory_order_acquire);
+	struct wp_cpu *cpu =
+		atomic_load_explicit(&v->cpu, memory_order_acquire);
 
 	atomic_fetch_or_explicit(&cpu->irq_pending, 1ull << v->id,
 				 memory_order_release);
@@ -172,7 +172,8 @@ uint32_t wp_cpu_handle_irqs(struct wp_cpu *cpu)
 		atomic_store_explicit(
 			&v->count[cpu->id],
 			atomic_load_explicit(&v->count[cpu->id],
-					     memory_order_relaxed) + 1,
+					     memory_order_relaxed) +
+				1,
 			memory_order_relaxed);
 		cpu->softnet.irqs++;
 		v->handler(v, v->arg);

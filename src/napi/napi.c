@@ -243,9 +243,9 @@ bool wp_napi_schedule(struct wp_napi *napi)
 		new = val | WP_NAPI_STATE_SCHED;
 		if (val & WP_NAPI_STATE_SCHED)
 			new |= WP_NAPI_STATE_MISSED;
-	} while (!atomic_compare_exchange_weak_explicit(
-		&napi->state, &val, new, memory_order_acq_rel,
-		memory_order_acquire));
+	} while (!atomic_compare_exchange_weak_explicit(&napi->state, &val, new,
+							memory_order_acq_rel,
+							memory_order_acquire));
 
 	if (val & WP_NAPI_STATE_SCHED)
 		return false;
@@ -269,14 +269,14 @@ bool wp_napi_complete_done(struct wp_napi *napi, int work_done)
 	napi->last_completed = true;
 
 	do {
-		new = val & ~(uint32_t)(WP_NAPI_STATE_SCHED |
-					WP_NAPI_STATE_MISSED);
+		new = val &
+		      ~(uint32_t)(WP_NAPI_STATE_SCHED | WP_NAPI_STATE_MISSED);
 		/* Scheduled again while we ran: keep SCHED, poll once more. */
 		if (val & WP_NAPI_STATE_MISSED)
 			new |= WP_NAPI_STATE_SCHED;
-	} while (!atomic_compare_exchange_weak_explicit(
-		&napi->state, &val, new, memory_order_release,
-		memory_order_relaxed));
+	} while (!atomic_compare_exchange_weak_explicit(&napi->state, &val, new,
+							memory_order_release,
+							memory_order_relaxed));
 
 	if (val & WP_NAPI_STATE_MISSED) {
 		napi->completes--;
@@ -313,8 +313,7 @@ void wp_napi_disable(struct wp_napi *napi)
 			if (atomic_compare_exchange_weak_explicit(
 				    &napi->state, &val,
 				    val | WP_NAPI_STATE_SCHED,
-				    memory_order_acquire,
-				    memory_order_relaxed))
+				    memory_order_acquire, memory_order_relaxed))
 				return;
 			continue;
 		}
@@ -342,9 +341,9 @@ void wp_napi_enable(struct wp_napi *napi)
 	do {
 		if (!(val & WP_NAPI_STATE_DISABLE))
 			return;
-	} while (!atomic_compare_exchange_weak_explicit(
-		&napi->state, &val, 0, memory_order_release,
-		memory_order_relaxed));
+	} while (!atomic_compare_exchange_weak_explicit(&napi->state, &val, 0,
+							memory_order_release,
+							memory_order_relaxed));
 }
 
 void wp_napi_gro_receive(struct wp_napi *napi, struct wp_skb *skb)
@@ -395,9 +394,9 @@ void wp_net_rx_action(struct wp_cpu *cpu)
 {
 	const uint64_t start = wp_clock_now(cpu->clock);
 	const uint64_t limit =
-		start + (uint64_t)wp_sysctl_read(
-				&cpu->sysctl->netdev_budget_usecs) *
-				WP_NSEC_PER_USEC;
+		start +
+		(uint64_t)wp_sysctl_read(&cpu->sysctl->netdev_budget_usecs) *
+			WP_NSEC_PER_USEC;
 	int budget = wp_sysctl_read(&cpu->sysctl->netdev_budget);
 	struct napi_list list = cpu_list_take(cpu);
 	struct napi_list repoll = { NULL, NULL };

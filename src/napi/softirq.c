@@ -196,8 +196,7 @@ static void cpu_idle(struct wp_cpu *cpu, uint32_t seq)
 
 	pthread_mutex_lock(&cpu->lock);
 	atomic_store_explicit(&cpu->sleeping, true, memory_order_seq_cst);
-	if (atomic_load_explicit(&cpu->wake_seq, memory_order_seq_cst) ==
-		    seq &&
+	if (atomic_load_explicit(&cpu->wake_seq, memory_order_seq_cst) == seq &&
 	    !atomic_load_explicit(&cpu->stop, memory_order_acquire)) {
 		if (deadline == WP_TIME_NEVER) {
 			pthread_cond_wait(&cpu->cond, &cpu->lock);

@@ -27,7 +27,7 @@ struct fixture {
 struct handler_log {
 	int runs;
 	struct wp_irq_vector *last;
-	bool mask;      /* top half masks, as a NIC's does */
+	bool mask; /* top half masks, as a NIC's does */
 };
 
 static void top_half(struct wp_irq_vector *v, void *arg)
@@ -117,9 +117,12 @@ static void raise_delivers_and_counts(void **state)
 {
 	struct fixture *f = *state;
 	struct handler_log log = { 0 };
-	struct wp_irq_vector *v0 = wp_request_irq(&f->irqs, "a", top_half, &log);
-	struct wp_irq_vector *v1 = wp_request_irq(&f->irqs, "b", top_half, &log);
-	struct wp_irq_vector *v2 = wp_request_irq(&f->irqs, "c", top_half, &log);
+	struct wp_irq_vector *v0 =
+		wp_request_irq(&f->irqs, "a", top_half, &log);
+	struct wp_irq_vector *v1 =
+		wp_request_irq(&f->irqs, "b", top_half, &log);
+	struct wp_irq_vector *v2 =
+		wp_request_irq(&f->irqs, "c", top_half, &log);
 	uint32_t seq = atomic_load(&f->cpu[0].wake_seq);
 
 	assert_int_equal(wp_cpu_handle_irqs(&f->cpu[0]), 0);
@@ -269,10 +272,10 @@ static void proc_interrupts_format(void **state)
 	}
 
 	text = print_table(&f->irqs);
-	assert_string_equal(text,
-			    "           CPU0       CPU1       \n"
-			    "  0:        123       4567  wirepath-msi  wp0-TxRx-0\n"
-			    "  1:          0       4567  wirepath-msi  wp0-TxRx-1\n");
+	assert_string_equal(
+		text, "           CPU0       CPU1       \n"
+		      "  0:        123       4567  wirepath-msi  wp0-TxRx-0\n"
+		      "  1:          0       4567  wirepath-msi  wp0-TxRx-1\n");
 	free(text);
 	/* The cells add up to what the cpus counted. */
 	assert_int_equal(f->cpu[0].softnet.irqs, 123);
@@ -399,8 +402,8 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(affinity_moves_and_forwards,
 						setup, teardown),
-		cmocka_unit_test_setup_teardown(freed_vector_is_spurious,
-						setup, teardown),
+		cmocka_unit_test_setup_teardown(freed_vector_is_spurious, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(proc_interrupts_format, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(empty_table_prints_header_only,

@@ -33,19 +33,19 @@ struct fake_q {
 	struct wp_napi napi;
 	struct wp_irq_vector *irq;
 	struct fixture *f;
-	_Atomic long pending;       /* frames in the "ring" */
+	_Atomic long pending; /* frames in the "ring" */
 	_Atomic long consumed;
 	int last_budget;
-	uint64_t advance_ns;        /* virtual time each poll takes */
-	long arrive_in_poll;        /* frames landing after the last look */
-	bool schedule_in_poll;      /* a top half runs during the poll */
-	bool check_thread;          /* poll must run on napi->cpu's thread */
-	bool count_drop;            /* one drop per poll, on the poller */
+	uint64_t advance_ns;   /* virtual time each poll takes */
+	long arrive_in_poll;   /* frames landing after the last look */
+	bool schedule_in_poll; /* a top half runs during the poll */
+	bool check_thread;     /* poll must run on napi->cpu's thread */
+	bool count_drop;       /* one drop per poll, on the poller */
 	_Atomic bool wrong_thread;
 	_Atomic bool in_poll;
 	_Atomic long polls;
 	long complete_false;
-	struct wp_pool *pool;       /* hand up real skbs when set */
+	struct wp_pool *pool; /* hand up real skbs when set */
 };
 
 struct sink {
@@ -592,8 +592,8 @@ static void busy_poll_polls_all_and_never_unmasks(void **state)
 
 	wp_cpu_set_busy_poll(cpu, true);
 	assert_true(wp_cpu_has_work(cpu)); /* it never sleeps */
-	fake_rx(q0, 100);                   /* an interrupt: masked, listed */
-	atomic_store(&q1->pending, 10);     /* no interrupt at all */
+	fake_rx(q0, 100);		   /* an interrupt: masked, listed */
+	atomic_store(&q1->pending, 10);	   /* no interrupt at all */
 	atomic_store(&other->pending, 10);
 
 	assert_true(wp_cpu_run_once(cpu));
@@ -883,7 +883,8 @@ static void threads_deliver_every_frame(void **state)
 	}
 	assert_int_equal(raised, PRODUCED);
 	assert_true(taken > 0 && taken <= raised);
-	assert_int_equal(taken, f->cpu[0].softnet.irqs + f->cpu[1].softnet.irqs);
+	assert_int_equal(taken,
+			 f->cpu[0].softnet.irqs + f->cpu[1].softnet.irqs);
 	/* Each core thread counted its drops in its own cpu's block. */
 	for (int c = 0; c < NCPUS; c++)
 		assert_int_equal(f->cpu[c].drops.count[WP_DROP_RING_FULL],
