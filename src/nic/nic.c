@@ -76,13 +76,28 @@ static struct wp_cpu *queue_cpu(const struct wp_nic *nic, uint16_t q)
 
 /* --- pool ownership ------------------------------------------------------
  *
- * A queue's pool is allocated from by one thread: its core thread once
- * that runs, the control thread before it does and while the queue is
- * stopped for a rebuild. The driver's poll claims the pool when it finds
- * itself on a thread the pool was not handed to (a core thread started
- * after the NIC was created): at that point nothing from the pool has
- * been handed up yet, so no other thread is freeing into it.
+ * A queue's pool has one owner, the only thread that allocates from it
+ * and the one whose frees go straight to its free lists: the queue's core
+ * thread once that runs, the control thread before. The control path
+ * touches a pool's free lists (refill, grow) only when no core thread
+ * runs for the queue, or when it is that thread: a running core thread
+ * may be freeing an skb from this pool at any moment (a socket closed by
+ * a timer), even with the queue's NAPI disabled. Otherwise it only gives
+ * buffers back (wp_pool_put_buf is safe from any thread) and leaves the
+ * refill, and any growth, to the queue's next poll.
+ *
+ * The poll claims the pool when it runs on a thread the pool was not
+ * handed to (a core thread started after the NIC was created): nothing
+ * from the pool has been handed up yet, so nothing is being freed into it.
  */
+static bool pool_here(const struct wp_nic *nic, uint16_t q)
+{
+	struct wp_cpu *cpu = queue_cpu(nic, q);
+
+	return !atomic_load_explicit(&cpu->threaded, memory_order_acquire) ||
+	       pthread_equal(cpu->thread, pthread_self());
+}
+
 void wp__nic_pool_take(struct wp_rx_queue *rxq)
 {
 	wp_pool_set_owner(rxq->pool);
@@ -93,10 +108,23 @@ void wp__nic_pool_give_back(struct wp_nic *nic, struct wp_rx_queue *rxq)
 {
 	struct wp_cpu *cpu = queue_cpu(nic, rxq->index);
 
-	if (cpu->threaded) {
+	if (atomic_load_explicit(&cpu->threaded, memory_order_acquire)) {
 		wp_pool_set_owner_thread(rxq->pool, cpu->thread);
 		rxq->pool_owner = cpu->thread;
 	}
+}
+
+/* Fill a stopped queue's ring now if this thread may, else leave it to
+ * the first poll after the restart (see pool ownership). */
+static void queue_refill(struct wp_nic *nic, uint16_t q)
+{
+	struct wp_rx_queue *rxq = &nic->rxq[q];
+
+	if (!pool_here(nic, q))
+		return;
+	wp__nic_pool_take(rxq);
+	wp__nic_rx_fill(rxq);
+	wp__nic_pool_give_back(nic, rxq);
 }
 
 /* --- rings ---------------------------------------------------------------- */
@@ -190,15 +218,20 @@ void wp__nic_queue_stop(struct wp_nic *nic, uint16_t q)
 	wp_irq_mask(rxq->irq);
 }
 
+/* A ring that restarts short of buffers gets a poll at once to fill it. */
 void wp__nic_queue_start(struct wp_nic *nic, uint16_t q)
 {
 	struct wp_rx_queue *rxq = &nic->rxq[q];
 	struct wp_tx_queue *txq = &nic->txq[q];
+	/* Read while NAPI is still off: the indices are the poll's after. */
+	bool short_of_bufs = rxq->next_to_use - rxq->next_to_clean < rxq->size;
 
 	atomic_store_explicit(&txq->up, true, memory_order_seq_cst);
 	atomic_store_explicit(&rxq->up, true, memory_order_seq_cst);
 	wp_napi_enable(&rxq->napi);
 	wp_irq_unmask(rxq->irq);
+	if (short_of_bufs)
+		wp_irq_raise(rxq->irq);
 }
 
 /* --- create and destroy ------------------------------------------------ */
@@ -397,13 +430,8 @@ int wp_nic_up(struct wp_nic *nic)
 	if (!nic->down)
 		return 0;
 	active = wp__nic_active(nic);
-	for (uint16_t q = 0; q < nic->cfg.nqueues; q++) {
-		struct wp_rx_queue *rxq = &nic->rxq[q];
-
-		wp__nic_pool_take(rxq);
-		wp__nic_rx_fill(rxq);
-		wp__nic_pool_give_back(nic, rxq);
-	}
+	for (uint16_t q = 0; q < nic->cfg.nqueues; q++)
+		queue_refill(nic, q);
 	nic->down = false;
 	for (uint16_t q = 0; q < active; q++)
 		wp__nic_queue_start(nic, q);
@@ -415,7 +443,9 @@ int wp_nic_up(struct wp_nic *nic)
 /*
  * Everything that can fail is done before anything changes: new rings
  * are allocated up front and pools grown while the old rings are still
- * in place, so -ENOMEM leaves the old sizes running. The queues are
+ * in place, so -ENOMEM leaves the old sizes running. (A pool whose core
+ * thread runs grows at its next poll instead; a failure there shows as
+ * alloc_rx_buff_failed and a ring the pool cannot fill.) The queues are
  * stopped together, as igb_set_ringparam takes the whole device down.
  */
 int wp__nic_resize(struct wp_nic *nic, uint32_t rx, uint32_t tx)
@@ -448,14 +478,19 @@ int wp__nic_resize(struct wp_nic *nic, uint32_t rx, uint32_t tx)
 	for (q = 0; q < n && !err; q++) {
 		struct wp_rx_queue *rxq = &nic->rxq[q];
 		uint32_t target = nic_pool_target(&next);
+		bool here = pool_here(nic, q);
 		struct wp_pool_stats st;
 
-		wp__nic_pool_take(rxq);
+		if (here)
+			wp__nic_pool_take(rxq);
 		wp__nic_rx_reset(rxq, false, now);
 		wp__nic_tx_reset(&nic->txq[q]);
 		wp_pool_get_stats(rxq->pool, &st);
-		if (st.bufs_total < target &&
-		    wp_pool_grow(rxq->pool, target - st.bufs_total))
+		if (st.bufs_total >= target)
+			continue;
+		if (!here)
+			rxq->grow_pending = target - st.bufs_total;
+		else if (wp_pool_grow(rxq->pool, target - st.bufs_total))
 			err = -ENOMEM;
 	}
 	if (!err) {
@@ -466,16 +501,10 @@ int wp__nic_resize(struct wp_nic *nic, uint32_t rx, uint32_t tx)
 		nic->cfg.tx_ring_size = tx;
 		nic->cfg.pool_bufs = next.pool_bufs;
 	}
-	for (q = 0; q < n; q++) {
-		struct wp_rx_queue *rxq = &nic->rxq[q];
-
-		/* Queues whose reset was skipped by a failed grow still hold
-		 * their buffers; the refill only adds what is missing. */
-		wp__nic_pool_take(rxq);
-		if (!nic->down)
-			wp__nic_rx_fill(rxq);
-		wp__nic_pool_give_back(nic, rxq);
-	}
+	/* Queues whose reset was skipped by a failed grow still hold
+	 * their buffers; the refill only adds what is missing. */
+	for (q = 0; q < n && !nic->down; q++)
+		queue_refill(nic, q);
 	if (!nic->down) {
 		for (q = 0; q < active; q++)
 			wp__nic_queue_start(nic, q);

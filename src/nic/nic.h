@@ -45,6 +45,13 @@
  * the busy flags to clear. All four accesses are seq_cst, so either the
  * worker sees the queue down or the control path sees it busy.
  *
+ * Each RX queue has its own buffer pool, owned by the queue's core thread
+ * (the control thread until one runs; the first poll on a new core
+ * thread takes it over). A rebuild touches the pool's free lists only
+ * where no core thread runs for the queue; otherwise it just returns the
+ * buffers and the queue's first poll after the restart grows the pool if
+ * needed and refills the ring (the vector is raised to bring that poll).
+ *
  * Registers hold free-running 32-bit descriptor counts (slot = value &
  * mask), so the NIC may own all `size` descriptors: RDT - RDH of them.
  * (Real hardware keeps one descriptor back to tell full from empty;
@@ -153,6 +160,7 @@ struct wp_rx_queue {
 	struct wp_napi napi;
 	struct wp_irq_vector *irq;
 	pthread_t pool_owner;        /* thread the pool was last handed to */
+	uint32_t grow_pending;       /* buffers the next poll adds to the pool */
 	_Atomic bool up;
 	struct wp_rxq_stats stats;   /* firmware fields: missed, length_errors */
 };

@@ -450,6 +450,12 @@ int wp_nic_napi_poll(struct wp_napi *napi, int budget)
 	 * from the first poll (nic.c, pool ownership). */
 	if (wp_unlikely(!pthread_equal(rxq->pool_owner, pthread_self())))
 		wp__nic_pool_take(rxq);
+	/* A ring rebuilt while this thread ran: grow here, as the owner. */
+	if (wp_unlikely(rxq->grow_pending)) {
+		if (wp_pool_grow(rxq->pool, rxq->grow_pending))
+			wp__stat_add(&rxq->stats.alloc_failed, 1);
+		rxq->grow_pending = 0;
+	}
 	wp__stat_add(&rxq->stats.polls, 1);
 
 	wp__nic_tx_clean(&rxq->nic->txq[rxq->index]);

@@ -1424,6 +1424,22 @@ static void run_threads(struct fx *fx, bool churn)
 		}
 		sleep_us(1000);
 	}
+	/* Every active ring is full of buffers again, including the ones
+	 * rebuilt while their core ran (refilled by their own poll). */
+	for (waited = 0;; waited++) {
+		bool full = true;
+
+		for (uint16_t q = 0; q < nic->nqueues; q++)
+			full &= atomic_load(&nic->rxq[q].rdt) -
+					atomic_load(&nic->rxq[q].rdh) ==
+				nic->rxq[q].size;
+		if (full)
+			break;
+		if (waited > 10000)
+			fail_msg("rings not refilled");
+		wp_irq_raise(nic->rxq[0].irq);
+		sleep_us(1000);
+	}
 	atomic_store(&c.done, false);
 	pthread_join(fw, NULL);
 	for (int i = 0; i < NCPUS; i++)
