@@ -43,7 +43,7 @@ struct wp_irq_vector {
 
 struct wp_irq_table {
 	struct wp_irq_vector vec[WP_MAX_VECTORS];
-	uint32_t nvec;
+	uint32_t nvec;                     /* vectors in use */
 	struct wp_cpu **cpus;
 	uint32_t ncpus;
 };

@@ -418,6 +418,10 @@ void wp_net_rx_action(struct wp_cpu *cpu)
 		n = nl_pop(&list);
 		budget -= napi_poll(cpu, n, &repoll);
 		if (budget <= 0 || wp_clock_now(cpu->clock) >= limit) {
+			/* Linux counts a squeeze even when the last poll
+			 * happened to empty the list; we count only a stop
+			 * that leaves work behind, which is what the
+			 * counter is read for. */
 			if (list.head || repoll.head || cpu->poll_head)
 				cpu->softnet.time_squeeze++;
 			break;
