@@ -550,17 +550,19 @@ void wp_pool_put_buf(struct wp_pool *pool, void *buf)
 /* --- skb lifetime ------------------------------------------------------- */
 
 /*
- * Everything a fresh descriptor needs. The memset is Linux's too
- * (__build_skb_around): ~150 bytes, a handful of vector stores, and it
- * guarantees no field of the previous life leaks into the next one.
+ * Everything a fresh descriptor needs: every field is written, so nothing
+ * of the previous life leaks into the next one. Field by field rather
+ * than Linux's memset: for ~150 bytes compilers emit `rep stos`, whose
+ * start-up cost alone is several times that of these stores.
  */
-static inline struct wp_skb *skb_init(struct wp_pool *pool, struct pool_head *h,
-				      uint8_t *buf, uint32_t headroom,
-				      uint32_t len)
+static inline struct wp_skb *skb_init(struct wp_pool *pool,
+				      struct pool_head *h, uint8_t *buf,
+				      uint32_t headroom, uint32_t len)
 {
 	struct wp_skb *skb = &h->skb;
 
-	memset(skb, 0, sizeof(*skb));
+	skb->next = NULL;
+	skb->prev = NULL;
 	skb->head = buf;
 	skb->data = buf + headroom;
 	skb->tail = headroom + len;
@@ -569,10 +571,25 @@ static inline struct wp_skb *skb_init(struct wp_pool *pool, struct pool_head *h,
 	skb->mac_header = WP_SKB_OFFSET_UNSET;
 	skb->network_header = WP_SKB_OFFSET_UNSET;
 	skb->transport_header = WP_SKB_OFFSET_UNSET;
+	skb->protocol = 0;
+	skb->hash = 0;
+	skb->queue_mapping = 0;
+	skb->pkt_type = 0;
+	skb->l4_hash = 0;
+	skb->csum_valid = 0;
+	skb->cloned = 0;
+	skb->gro_count = 0;
 	atomic_store_explicit(&skb->users, 1, memory_order_relaxed);
+	skb->tstamp = 0;
 	skb->pool = pool;
+	skb->stamps = NULL;
+	skb->sk = NULL;
+	memset(skb->cb, 0, sizeof(skb->cb));
 	return skb;
 }
+
+/* A field added to struct wp_skb must be initialised in skb_init(). */
+_Static_assert(sizeof(struct wp_skb) == 152, "update skb_init()");
 
 struct wp_skb *wp_build_skb(struct wp_pool *pool, void *buf, uint32_t headroom,
 			    uint32_t len)
