@@ -347,6 +347,43 @@ static void rate_survives_long_runs(void **state)
 	wp__sim_gen_fini(&g);
 }
 
+/* The emitter's running schedule is the closed form, frame after frame. */
+static void incremental_schedule_matches_closed_form(void **state)
+{
+	static const struct {
+		uint64_t rate;
+		uint32_t on, off;
+	} cases[] = {
+		{ 1, 0, 0 },	     { 3, 0, 0 },	    { 7777777, 0, 0 },
+		{ 999999937, 0, 0 }, { 1000000, 100, 400 }, { 3, 1, 1 },
+		{ 333333, 7, 1000 }, { 1000000000, 1, 5 },  { 12345, 13, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct wp_backend_config cfg;
+		struct wp_sim_gen g;
+		uint32_t len;
+		uint64_t t;
+
+		cfg_traffic(&cfg, cases[i].rate, 64, 1);
+		cfg.burst_on_us = cases[i].on;
+		cfg.burst_off_us = cases[i].off;
+		gen_init_ok(&g, &cfg, 123456789);
+		for (uint64_t n = 0; n < 300000; n++) {
+			if (g.next_ns != 123456789 + wp__sim_gen_offset(&g, n))
+				fail_msg(
+					"case %zu frame %llu: %llu != %llu", i,
+					(unsigned long long)n,
+					(unsigned long long)g.next_ns,
+					(unsigned long long)(123456789 +
+							     wp__sim_gen_offset(
+								     &g, n)));
+			wp__sim_gen_emit(&g, &len, &t);
+		}
+		wp__sim_gen_fini(&g);
+	}
+}
+
 static void microbursts_follow_on_off_phases(void **state)
 {
 	struct wp_backend_config cfg;
@@ -994,6 +1031,7 @@ int main(void)
 		cmocka_unit_test(bad_configs_are_refused),
 		cmocka_unit_test(constant_rate_is_exact),
 		cmocka_unit_test(rate_survives_long_runs),
+		cmocka_unit_test(incremental_schedule_matches_closed_form),
 		cmocka_unit_test(microbursts_follow_on_off_phases),
 		cmocka_unit_test(flows_cycle_with_distinct_tuples),
 		cmocka_unit_test(replay_keeps_spacing_and_loops),

@@ -326,6 +326,61 @@ out_close:
 	return ret;
 }
 
+/* The incremental state for frame n, from the closed form. */
+static void sched_seek(struct wp_sim_gen *g, uint64_t n)
+{
+	uint64_t q, r;
+
+	if (g->replaying) {
+		g->k = (uint32_t)(n % g->replay.n);
+		g->loop_ns = n / g->replay.n * g->replay.period_ns;
+		return;
+	}
+	g->gap_ns = WP_NSEC_PER_SEC / g->rate_pps;
+	g->gap_rem = WP_NSEC_PER_SEC % g->rate_pps;
+	q = (n + 1) / g->rate_pps;
+	r = (n + 1) % g->rate_pps;
+	g->on_clock = q * WP_NSEC_PER_SEC + r * WP_NSEC_PER_SEC / g->rate_pps;
+	g->acc = r * WP_NSEC_PER_SEC % g->rate_pps;
+	if (g->on_ns) {
+		g->phase_base =
+			(g->on_clock - 1) / g->on_ns * (g->on_ns + g->off_ns);
+		g->phase_pos = (g->on_clock - 1) % g->on_ns;
+	}
+}
+
+/* d(seq) -> d(seq + 1): additions, and a division only when a burst
+ * phase is crossed. */
+static uint64_t sched_advance(struct wp_sim_gen *g)
+{
+	uint64_t delta;
+
+	if (g->replaying) {
+		if (++g->k == g->replay.n) {
+			g->k = 0;
+			g->loop_ns += g->replay.period_ns;
+		}
+		return g->loop_ns + g->replay.rel_ns[g->k];
+	}
+	delta = g->gap_ns;
+	g->acc += g->gap_rem;
+	if (g->acc >= g->rate_pps) {
+		g->acc -= g->rate_pps;
+		delta++;
+	}
+	g->on_clock += delta;
+	if (!g->on_ns)
+		return g->on_clock;
+	g->phase_pos += delta;
+	if (g->phase_pos >= g->on_ns) {
+		uint64_t c = g->phase_pos / g->on_ns;
+
+		g->phase_pos -= c * g->on_ns;
+		g->phase_base += c * (g->on_ns + g->off_ns);
+	}
+	return g->phase_base + g->phase_pos + 1;
+}
+
 int wp__sim_gen_init(struct wp_sim_gen *g, const struct wp_backend_config *cfg,
 		     uint32_t max_frame, uint64_t start_ns, char *err,
 		     size_t errlen)
@@ -355,9 +410,11 @@ int wp__sim_gen_init(struct wp_sim_gen *g, const struct wp_backend_config *cfg,
 		}
 	}
 	g->base_ns = start_ns;
-	g->next_ns = (g->replaying || g->rate_pps)
-			     ? start_ns + wp__sim_gen_offset(g, 0)
-			     : WP_TIME_NEVER;
+	g->next_ns = WP_TIME_NEVER;
+	if (g->replaying || g->rate_pps) {
+		sched_seek(g, 0);
+		g->next_ns = start_ns + wp__sim_gen_offset(g, 0);
+	}
 	return 0;
 
 out_fini:
@@ -407,15 +464,16 @@ const uint8_t *wp__sim_gen_emit(struct wp_sim_gen *g, uint32_t *len,
 	uint16_t csum;
 
 	*t = g->next_ns;
-	g->seq++;
-	g->next_ns = g->base_ns + wp__sim_gen_offset(g, g->seq);
-
 	if (g->replaying) {
-		uint32_t k = (uint32_t)(n % g->replay.n);
+		uint32_t k = g->k;
 
+		g->seq++;
+		g->next_ns = g->base_ns + sched_advance(g);
 		*len = g->replay.len[k];
 		return g->replay.data + g->replay.off[k];
 	}
+	g->seq++;
+	g->next_ns = g->base_ns + sched_advance(g);
 
 	memcpy(f, g->flows[n % g->nflows].hdr, WP_SIM_HDR_LEN);
 	put16(id, (uint16_t)n);
@@ -437,7 +495,7 @@ void wp__sim_gen_rebase(struct wp_sim_gen *g, uint64_t t)
 {
 	if (g->next_ns == WP_TIME_NEVER)
 		return;
-	g->base_ns = t - wp__sim_gen_offset(g, g->seq);
+	g->base_ns = t - (g->next_ns - g->base_ns);
 	g->next_ns = t;
 }
 

@@ -85,9 +85,20 @@ struct wp_sim_gen {
 	/* schedule */
 	uint64_t rate_pps;
 	uint64_t on_ns, off_ns; /* on_ns 0: constant rate */
-	uint64_t base_ns;	/* departure of frame 0 */
+	uint64_t base_ns;	/* the schedule's origin */
 	uint64_t seq;		/* the next frame's number */
 	uint64_t next_ns;	/* its departure; WP_TIME_NEVER: idle */
+	/*
+	 * d(seq), kept incrementally so a frame costs no division:
+	 * on_clock = floor((seq + 1) * 1e9 / rate), acc the remainder;
+	 * phase_base + phase_pos + 1 = d(seq) in burst mode;
+	 * loop_ns + rel_ns[k] = d(seq) in replay.
+	 */
+	uint64_t on_clock, acc;
+	uint64_t gap_ns, gap_rem; /* 1e9 / rate, 1e9 % rate */
+	uint64_t phase_base, phase_pos;
+	uint64_t loop_ns;
+	uint32_t k;
 	/* real time only: schedule shifted because we fell behind */
 	uint64_t rebases;
 	uint64_t rebased_ns;
@@ -95,15 +106,16 @@ struct wp_sim_gen {
 
 /*
  * Validate cfg and build the flow templates (or load the replay file).
- * max_frame: the largest frame the NIC takes (MTU + 14). Frame 0 departs
- * at start_ns. 0 or -errno with a message in err.
+ * max_frame: the largest frame the NIC takes (MTU + 14). The schedule
+ * starts at start_ns. 0 or -errno with a message in err.
  */
 int wp__sim_gen_init(struct wp_sim_gen *g, const struct wp_backend_config *cfg,
 		     uint32_t max_frame, uint64_t start_ns, char *err,
 		     size_t errlen);
 void wp__sim_gen_fini(struct wp_sim_gen *g);
 
-/* d(n): frame n's departure relative to the schedule's base. */
+/* d(n): frame n's departure relative to the schedule's base (the closed
+ * form; emit keeps the same value incrementally). */
 uint64_t wp__sim_gen_offset(const struct wp_sim_gen *g, uint64_t n);
 
 /*
