@@ -249,8 +249,10 @@ static bool pcap_done(struct wp_backend *be)
 {
 	struct pcap_be *p = be->priv;
 
-	if (!p || p->have_rec)
-		return !p;
+	if (!p)
+		return true;
+	if (p->have_rec)
+		return false;
 	if (wp_clock_now(be->clock) < sat_add(p->last_in_ns, p->linger_ns))
 		return false;
 	/* TDT past TDH: the driver rang for frames not sent yet. (Asking
