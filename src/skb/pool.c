@@ -189,7 +189,9 @@ static void pool_drain_remote(struct wp_pool *pool)
 			struct pool_head *next =
 				(struct pool_head *)(void *)h->skb.next;
 
+			assert(nh < pool->heads_total);
 			if (h->skb.head) {
+				assert(nb < pool->bufs_total);
 				pool->buf_cache[nb++] = h->skb.head;
 				bufs++;
 			}
@@ -203,6 +205,7 @@ static void pool_drain_remote(struct wp_pool *pool)
 			&pool->rbufs, NULL, memory_order_acquire);
 
 		while (s) {
+			assert(nb < pool->bufs_total);
 			pool->buf_cache[nb++] = (uint8_t *)s - pool->shinfo_off;
 			bufs++;
 			s = s->next;
@@ -249,11 +252,16 @@ static inline struct pool_head *head_pop(struct wp_pool *pool)
 	return pool->head_cache[n - 1];
 }
 
-/* Owner. The caches hold every object the pool has: never full here. */
+/*
+ * Owner. The caches hold every object the pool has, so only a double
+ * free can fill one: the assert turns that into an abort instead of a
+ * write past the array (one compare on a line we already hold).
+ */
 static inline void buf_push(struct wp_pool *pool, void *buf)
 {
 	uint32_t n = owner_load32(&pool->nbuf_free);
 
+	assert(n < pool->bufs_total);
 	pool->buf_cache[n] = buf;
 	owner_store32(&pool->nbuf_free, n + 1);
 }
@@ -262,6 +270,7 @@ static inline void head_push(struct wp_pool *pool, struct pool_head *h)
 {
 	uint32_t n = owner_load32(&pool->nhead_free);
 
+	assert(n < pool->heads_total);
 	pool->head_cache[n] = h;
 	owner_store32(&pool->nhead_free, n + 1);
 }
@@ -555,9 +564,9 @@ void wp_pool_put_buf(struct wp_pool *pool, void *buf)
  * than Linux's memset: for ~150 bytes compilers emit `rep stos`, whose
  * start-up cost alone is several times that of these stores.
  */
-static inline struct wp_skb *skb_init(struct wp_pool *pool,
-				      struct pool_head *h, uint8_t *buf,
-				      uint32_t headroom, uint32_t len)
+static inline struct wp_skb *skb_init(struct wp_pool *pool, struct pool_head *h,
+				      uint8_t *buf, uint32_t headroom,
+				      uint32_t len)
 {
 	struct wp_skb *skb = &h->skb;
 
