@@ -115,9 +115,8 @@ static void measure(const struct wp_bench_opts *opts, uint8_t *dst,
 		{ "size", "B", (double)size, NULL },
 		{ "csum", "GB/s", csum_med, NULL },
 		{ "csum_best", "GB/s", gbps(&c[0], size), NULL },
-		{ "csum_ns", "ns", (double)c[REPS / 2].ns /
-					   (double)c[REPS / 2].calls,
-		  NULL },
+		{ "csum_ns", "ns",
+		  (double)c[REPS / 2].ns / (double)c[REPS / 2].calls, NULL },
 		{ "memcpy", "GB/s", memcpy_med, NULL },
 		{ "memcpy_best", "GB/s", gbps(&m[0], size), NULL },
 		{ "csum_vs_memcpy", NULL, csum_med / memcpy_med, NULL },
@@ -153,5 +152,6 @@ static int wp_bench_csum(const struct wp_bench_opts *opts)
 	return 0;
 }
 
-WP_BENCH_REGISTER(wp_bench_csum, "csum",
-		  "Internet checksum GB/s vs memcpy over 64..9000-byte buffers");
+WP_BENCH_REGISTER(
+	wp_bench_csum, "csum",
+	"Internet checksum GB/s vs memcpy over 64..9000-byte buffers");

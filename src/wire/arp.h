@@ -19,9 +19,9 @@ enum {
 };
 
 struct wp_arp_repr {
-	uint16_t op;             /* WP_ARPOP_REQUEST or WP_ARPOP_REPLY */
-	struct wp_eth_addr sha;  /* sender hardware address */
-	uint32_t spa;            /* sender protocol address, host order */
+	uint16_t op;		/* WP_ARPOP_REQUEST or WP_ARPOP_REPLY */
+	struct wp_eth_addr sha; /* sender hardware address */
+	uint32_t spa;		/* sender protocol address, host order */
 	struct wp_eth_addr tha;
 	uint32_t tpa;
 };

@@ -83,8 +83,8 @@ static inline uint16_t wp_csum_tcpudp_magic(uint32_t saddr, uint32_t daddr,
 					    uint32_t len, uint8_t proto,
 					    uint32_t sum)
 {
-	return wp_csum_fold(wp_csum_tcpudp_nofold(saddr, daddr, len, proto,
-						  sum));
+	return wp_csum_fold(
+		wp_csum_tcpudp_nofold(saddr, daddr, len, proto, sum));
 }
 
 /*

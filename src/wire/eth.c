@@ -47,8 +47,7 @@ int wp_eth_emit(const struct wp_eth_repr *r, uint8_t *p, size_t len)
 
 	if (r->ethertype < WP_ETH_P_802_3_MIN || is_tag_type(r->ethertype))
 		return -EINVAL;
-	if (r->vlan &&
-	    (r->vlan_tci & WP_VLAN_VID_MASK) == WP_VLAN_VID_RESERVED)
+	if (r->vlan && (r->vlan_tci & WP_VLAN_VID_MASK) == WP_VLAN_VID_RESERVED)
 		return -EINVAL;
 	if (len < wp_eth_hdr_len(r))
 		return -ENOSPC;

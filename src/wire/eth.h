@@ -55,8 +55,7 @@ static inline bool wp_eth_addr_is_broadcast(const struct wp_eth_addr *a)
 
 static inline bool wp_eth_addr_is_zero(const struct wp_eth_addr *a)
 {
-	return (a->b[0] | a->b[1] | a->b[2] | a->b[3] | a->b[4] | a->b[5]) ==
-	       0;
+	return (a->b[0] | a->b[1] | a->b[2] | a->b[3] | a->b[4] | a->b[5]) == 0;
 }
 
 /* Linux is_valid_ether_addr(): not multicast, not all zero. */
@@ -69,7 +68,7 @@ struct wp_eth_repr {
 	struct wp_eth_addr dst;
 	struct wp_eth_addr src;
 	uint16_t ethertype; /* of the payload: the inner type when tagged */
-	bool vlan;          /* an 802.1Q tag is present */
+	bool vlan;	    /* an 802.1Q tag is present */
 	uint16_t vlan_tci;  /* PCP(3) DEI(1) VID(12); 0 unless vlan */
 };
 

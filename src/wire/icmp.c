@@ -98,7 +98,6 @@ int wp_icmp_emit(const struct wp_icmp_repr *r, uint8_t *p, size_t len)
 		wp_put_be16(p + 4, r->id);
 		wp_put_be16(p + 6, r->seq);
 	}
-	wp_put_be16(p + 2,
-		    wp_ip_compute_csum(p, WP_ICMP_HLEN + r->data_len));
+	wp_put_be16(p + 2, wp_ip_compute_csum(p, WP_ICMP_HLEN + r->data_len));
 	return 0;
 }

@@ -55,9 +55,9 @@ enum {
 struct wp_icmp_repr {
 	uint8_t type;
 	uint8_t code;
-	uint16_t id;     /* echo, echo reply */
-	uint16_t seq;    /* echo, echo reply */
-	uint16_t mtu;    /* dest unreachable: next-hop MTU (RFC 1191), or 0 */
+	uint16_t id;  /* echo, echo reply */
+	uint16_t seq; /* echo, echo reply */
+	uint16_t mtu; /* dest unreachable: next-hop MTU (RFC 1191), or 0 */
 	/*
 	 * Echo: the payload. Errors: the quoted datagram, starting at its
 	 * IP header, at least quote_hdr_len + 8 bytes.

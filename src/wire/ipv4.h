@@ -19,7 +19,8 @@
 #define WP_IPV4_HLEN 20
 #define WP_IPV4_HLEN_MAX 60
 #define WP_IPV4_OPTS_MAX (WP_IPV4_HLEN_MAX - WP_IPV4_HLEN)
-#define WP_IP_MAX_LEN 65535 /* tot_len is 16 bits; so is the reassembled end */
+/* tot_len is 16 bits; so is the end of a reassembled datagram. */
+#define WP_IP_MAX_LEN 65535
 
 enum {
 	WP_IPPROTO_ICMP = 1,
@@ -36,11 +37,11 @@ enum {
 struct wp_ipv4_repr {
 	uint32_t saddr;
 	uint32_t daddr;
-	uint8_t tos;          /* DSCP(6) ECN(2) */
+	uint8_t tos; /* DSCP(6) ECN(2) */
 	uint8_t ttl;
 	uint8_t protocol;
-	bool df;              /* don't fragment */
-	bool mf;              /* more fragments */
+	bool df; /* don't fragment */
+	bool mf; /* more fragments */
 	uint16_t id;
 	uint16_t frag_offset; /* in bytes: the field times 8 */
 	/*
@@ -102,8 +103,7 @@ int wp_ipv4_options_check(const uint8_t *opt, size_t len);
 
 /* --- martians (RFC 1812 5.3.7, Linux ipv4_is_*) ----------------------- */
 
-static inline uint32_t wp_ipv4_addr(uint8_t a, uint8_t b, uint8_t c,
-				    uint8_t d)
+static inline uint32_t wp_ipv4_addr(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
 {
 	return (uint32_t)a << 24 | (uint32_t)b << 16 | (uint32_t)c << 8 | d;
 }

@@ -166,8 +166,8 @@ int wp_tcp_options_emit(const struct wp_tcp_opts *o, uint8_t *p, size_t len)
 	return 0;
 }
 
-int wp_tcp_parse(const uint8_t *p, size_t len, uint32_t saddr,
-		 uint32_t daddr, unsigned flags, struct wp_tcp_repr *out,
+int wp_tcp_parse(const uint8_t *p, size_t len, uint32_t saddr, uint32_t daddr,
+		 unsigned flags, struct wp_tcp_repr *out,
 		 enum wp_drop_reason *why)
 {
 	struct wp_tcp_repr r;
@@ -182,8 +182,8 @@ int wp_tcp_parse(const uint8_t *p, size_t len, uint32_t saddr,
 	if (!(flags & WP_WIRE_CSUM_UNNECESSARY) &&
 	    wp_tcp_csum(saddr, daddr, p, len) != 0)
 		return wp__wire_fail(why, WP_DROP_TCP_CSUM, -EBADMSG);
-	err = wp_tcp_options_parse(p + WP_TCP_HLEN, doff - WP_TCP_HLEN,
-				   &r.opts, why);
+	err = wp_tcp_options_parse(p + WP_TCP_HLEN, doff - WP_TCP_HLEN, &r.opts,
+				   why);
 	if (err)
 		return err;
 	r.sport = wp_get_be16(p);

@@ -28,8 +28,8 @@ enum {
 	WP_TCP_URG = 0x020,
 	WP_TCP_ECE = 0x040,
 	WP_TCP_CWR = 0x080,
-	WP_TCP_AE = 0x100,        /* AccECN; once NS (RFC 3540, historic) */
-	WP_TCP_RSRVD = 0xe00,     /* reserved: sent as zero, ignored */
+	WP_TCP_AE = 0x100,    /* AccECN; once NS (RFC 3540, historic) */
+	WP_TCP_RSRVD = 0xe00, /* reserved: sent as zero, ignored */
 	WP_TCP_FLAGS_MASK = 0xfff,
 };
 
@@ -64,7 +64,7 @@ enum {
 
 struct wp_tcp_sack_block {
 	uint32_t start; /* left edge: first sequence number of the block */
-	uint32_t end;   /* right edge: the one after its last */
+	uint32_t end;	/* right edge: the one after its last */
 };
 
 /*
@@ -88,8 +88,8 @@ struct wp_tcp_repr {
 	uint16_t dport;
 	uint32_t seq;
 	uint32_t ack_seq;
-	uint16_t flags;      /* WP_TCP_FIN ... and the AE/reserved bits */
-	uint16_t window;     /* as sent: not scaled */
+	uint16_t flags;	 /* WP_TCP_FIN ... and the AE/reserved bits */
+	uint16_t window; /* as sent: not scaled */
 	uint16_t urg_ptr;
 	struct wp_tcp_opts opts;
 	const uint8_t *payload; /* after the header; emit: see below */
@@ -127,8 +127,8 @@ int wp_tcp_options_emit(const struct wp_tcp_opts *o, uint8_t *p, size_t len);
  *   WP_DROP_TCP_OPTION  see wp_tcp_options_parse()
  * Flag combinations (SYN+FIN, ...) are the TCP layer's to judge.
  */
-int wp_tcp_parse(const uint8_t *p, size_t len, uint32_t saddr,
-		 uint32_t daddr, unsigned flags, struct wp_tcp_repr *out,
+int wp_tcp_parse(const uint8_t *p, size_t len, uint32_t saddr, uint32_t daddr,
+		 unsigned flags, struct wp_tcp_repr *out,
 		 enum wp_drop_reason *why);
 
 /* The header length wp_tcp_emit() writes (20 + options), or < 0. */

@@ -7,8 +7,8 @@
 #include "wire/csum.h"
 #include "wire/ipv4.h"
 
-int wp_udp_parse(const uint8_t *p, size_t len, uint32_t saddr,
-		 uint32_t daddr, unsigned flags, struct wp_udp_repr *out,
+int wp_udp_parse(const uint8_t *p, size_t len, uint32_t saddr, uint32_t daddr,
+		 unsigned flags, struct wp_udp_repr *out,
 		 enum wp_drop_reason *why)
 {
 	struct wp_udp_repr r;

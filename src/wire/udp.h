@@ -27,8 +27,8 @@ struct wp_udp_repr {
  * A zero checksum field means the sender computed none (RFC 768). Bytes
  * past the length field are ignored: the payload is trimmed to it.
  */
-int wp_udp_parse(const uint8_t *p, size_t len, uint32_t saddr,
-		 uint32_t daddr, unsigned flags, struct wp_udp_repr *out,
+int wp_udp_parse(const uint8_t *p, size_t len, uint32_t saddr, uint32_t daddr,
+		 unsigned flags, struct wp_udp_repr *out,
 		 enum wp_drop_reason *why);
 
 /*

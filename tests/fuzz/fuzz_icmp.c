@@ -34,8 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(p);
 		return 0;
 	}
-	fuzz_check(r.data == p + WP_ICMP_HLEN &&
-			   r.data_len == n - WP_ICMP_HLEN,
+	fuzz_check(r.data == p + WP_ICMP_HLEN && r.data_len == n - WP_ICMP_HLEN,
 		   "data span");
 	fuzz_check(!wp_icmp_is_error(r.type) ||
 			   r.data_len >= r.quote_hdr_len + 8u,

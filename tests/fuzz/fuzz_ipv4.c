@@ -29,9 +29,8 @@ static bool same(const struct wp_ipv4_repr *a, const struct wp_ipv4_repr *b)
 {
 	return a->saddr == b->saddr && a->daddr == b->daddr &&
 	       a->tos == b->tos && a->ttl == b->ttl &&
-	       a->protocol == b->protocol && a->df == b->df &&
-	       a->mf == b->mf && a->id == b->id &&
-	       a->frag_offset == b->frag_offset &&
+	       a->protocol == b->protocol && a->df == b->df && a->mf == b->mf &&
+	       a->id == b->id && a->frag_offset == b->frag_offset &&
 	       a->options_len == b->options_len &&
 	       a->payload_len == b->payload_len &&
 	       (a->options_len == 0 ||

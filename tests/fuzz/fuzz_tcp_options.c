@@ -18,8 +18,7 @@ static const enum wp_drop_reason tcp_reasons[] = {
 	WP_DROP_TCP_OPTION,
 };
 
-static bool same_opts(const struct wp_tcp_opts *a,
-		      const struct wp_tcp_opts *b)
+static bool same_opts(const struct wp_tcp_opts *a, const struct wp_tcp_opts *b)
 {
 	return a->present == b->present && a->mss == b->mss &&
 	       a->wscale == b->wscale && a->tsval == b->tsval &&
@@ -93,8 +92,8 @@ static void segment(const uint8_t *data, size_t size, uint8_t mode)
 		free(p);
 		return;
 	}
-	fuzz_check(r.payload >= p + WP_TCP_HLEN && r.payload + r.payload_len ==
-							   p + n,
+	fuzz_check(r.payload >= p + WP_TCP_HLEN &&
+			   r.payload + r.payload_len == p + n,
 		   "payload span");
 	if (!emittable(&r.opts)) {
 		free(p);

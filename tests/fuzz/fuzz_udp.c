@@ -35,9 +35,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ulen = wp_get_be16(p + 4);
 		if (ulen >= WP_UDP_HLEN && ulen <= n) {
 			wp_put_be16(p + 6, 0);
-			wp_put_be16(p + 6, wp_csum_tcpudp(saddr, daddr,
-							  WP_IPPROTO_UDP, p,
-							  ulen));
+			wp_put_be16(p + 6,
+				    wp_csum_tcpudp(saddr, daddr, WP_IPPROTO_UDP,
+						   p, ulen));
 		}
 	}
 	if (wp_udp_parse(p, n, saddr, daddr, flags, &r, &why) != 0) {

@@ -60,7 +60,7 @@ static void test_rfc1071_example(void **state)
 	(void)state;
 	assert_int_equal(wp_csum_fold(wp_csum_partial(b, sizeof(b), 0)),
 			 (uint16_t)~0xddf2);
-	/* Byte-order independence (RFC 1071 2(B)): swapped data, swapped sum. */
+	/* Byte order independence (RFC 1071 2(B)): swap data, swap sum. */
 	{
 		uint8_t s[8];
 

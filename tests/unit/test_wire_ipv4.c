@@ -307,6 +307,7 @@ static void test_reject_options(void **state)
 
 static void test_emit(void **state)
 {
+	static const uint8_t router_alert[4] = { 0x94, 0x04, 0x00, 0x00 };
 	struct wp_ipv4_repr r, back;
 	uint8_t buf[100];
 
@@ -322,8 +323,7 @@ static void test_emit(void **state)
 	r = (struct wp_ipv4_repr){ .saddr = 0x0a000001, .daddr = 0xe0000001,
 				   .tos = 0xb8, .ttl = 1, .protocol = 2,
 				   .mf = true, .id = 0xbeef,
-				   .frag_offset = 1480,
-				   .options = (const uint8_t *)"\x94\x04\x00\x00",
+				   .frag_offset = 1480, .options = router_alert,
 				   .options_len = 4, .payload_len = 16 };
 	assert_int_equal(wp_ipv4_emit(&r, buf, 24), 0);
 	assert_int_equal(buf[0], 0x46);
