@@ -79,6 +79,9 @@ static inline bool wp_icmp_is_error(uint8_t type)
  *                      not an IPv4 header plus 8 bytes
  *   WP_DROP_ICMP_CSUM  the checksum over the message does not verify
  *                      (skipped with WP_WIRE_CSUM_UNNECESSARY)
+ * A type we do not speak fails with -EPROTONOSUPPORT after its checksum
+ * verified: Linux consumes known-but-unhandled types (timestamp, info
+ * request) without counting an error, and the ICMP layer may do the same.
  * The quoted header is checked for shape only (version, IHL, length):
  * its checksum and addresses are the ICMP layer's to judge.
  */
