@@ -3,7 +3,10 @@
 # gives the same numbers and the checks are exact, not timing thresholds).
 #   usage: test_sim.sh PATH/TO/wirepath
 set -euo pipefail
-wp=$1
+wp=$(realpath "$1")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 py=/usr/bin/python3
 
