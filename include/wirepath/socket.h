@@ -35,18 +35,18 @@ extern "C" {
 
 /* --- event bits (Linux values) ---------------------------------------- */
 
-#define WP_POLLIN 0x0001u     /* data to read */
-#define WP_POLLPRI 0x0002u    /* urgent data */
-#define WP_POLLOUT 0x0004u    /* room to write */
-#define WP_POLLERR 0x0008u    /* pending error (always reported) */
-#define WP_POLLHUP 0x0010u    /* hung up (always reported) */
-#define WP_POLLNVAL 0x0020u   /* poll only: fd is not open */
+#define WP_POLLIN 0x0001u   /* data to read */
+#define WP_POLLPRI 0x0002u  /* urgent data */
+#define WP_POLLOUT 0x0004u  /* room to write */
+#define WP_POLLERR 0x0008u  /* pending error (always reported) */
+#define WP_POLLHUP 0x0010u  /* hung up (always reported) */
+#define WP_POLLNVAL 0x0020u /* poll only: fd is not open */
 #define WP_POLLRDNORM 0x0040u
 #define WP_POLLRDBAND 0x0080u
 #define WP_POLLWRNORM 0x0100u
 #define WP_POLLWRBAND 0x0200u
 #define WP_POLLMSG 0x0400u
-#define WP_POLLRDHUP 0x2000u  /* peer shut down its writing side */
+#define WP_POLLRDHUP 0x2000u /* peer shut down its writing side */
 
 #define WP_EPOLLIN WP_POLLIN
 #define WP_EPOLLPRI WP_POLLPRI
@@ -72,9 +72,9 @@ extern "C" {
 /* --- select / poll ------------------------------------------------------ */
 
 struct wp_pollfd {
-	int fd;          /* < 0: ignored (revents 0) */
-	short events;    /* WP_POLL* bits of interest */
-	short revents;   /* set by wp_poll: events & ready, | ERR | HUP | NVAL */
+	int fd;	       /* < 0: ignored (revents 0) */
+	short events;  /* WP_POLL* bits of interest */
+	short revents; /* set by wp_poll: events & ready, | ERR | HUP | NVAL */
 };
 
 typedef unsigned long wp_nfds_t;
@@ -103,7 +103,8 @@ int wp_poll(struct wp_pollfd *fds, wp_nfds_t nfds, int timeout_ms);
  */
 #define WP_FD_SETSIZE 1024
 #define WP_NFDBITS 64
-#define WP_FD_SET_WORDS(nfds) (((unsigned long)(nfds) + WP_NFDBITS - 1) / WP_NFDBITS)
+#define WP_FD_SET_WORDS(nfds)                                                  \
+	(((unsigned long)(nfds) + WP_NFDBITS - 1) / WP_NFDBITS)
 #define WP_FD_SET_BYTES(nfds) (WP_FD_SET_WORDS(nfds) * sizeof(wp_fd_mask))
 
 typedef uint64_t wp_fd_mask;
@@ -131,7 +132,8 @@ static inline void wp_fd_setbit(int fd, wp_fd_set *s)
 
 static inline void wp_fd_clr(int fd, wp_fd_set *s)
 {
-	wp__fd_words(s)[fd / WP_NFDBITS] &= ~((wp_fd_mask)1 << (fd % WP_NFDBITS));
+	wp__fd_words(s)[fd / WP_NFDBITS] &=
+		~((wp_fd_mask)1 << (fd % WP_NFDBITS));
 }
 
 static inline int wp_fd_isset(int fd, wp_fd_set *s)
@@ -173,8 +175,8 @@ typedef union wp_epoll_data {
 } wp_epoll_data_t;
 
 struct wp_epoll_event {
-	uint32_t events;        /* WP_EPOLL* bits */
-	wp_epoll_data_t data;   /* returned as given to wp_epoll_ctl */
+	uint32_t events;      /* WP_EPOLL* bits */
+	wp_epoll_data_t data; /* returned as given to wp_epoll_ctl */
 };
 
 /*

@@ -44,11 +44,11 @@
 #include "sock/wait.h"
 #include "wirepath/socket.h"
 
-#define EP_PRIVATE_BITS \
+#define EP_PRIVATE_BITS                                                        \
 	(WP_EPOLLWAKEUP | WP_EPOLLONESHOT | WP_EPOLLET | WP_EPOLLEXCLUSIVE)
 #define EPOLLINOUT_BITS (WP_EPOLLIN | WP_EPOLLOUT)
-#define EPOLLEXCLUSIVE_OK_BITS \
-	(EPOLLINOUT_BITS | WP_EPOLLERR | WP_EPOLLHUP | WP_EPOLLWAKEUP | \
+#define EPOLLEXCLUSIVE_OK_BITS                                                 \
+	(EPOLLINOUT_BITS | WP_EPOLLERR | WP_EPOLLHUP | WP_EPOLLWAKEUP |        \
 	 WP_EPOLLET | WP_EPOLLEXCLUSIVE)
 #define EP_MAX_EVENTS ((int)(INT_MAX / sizeof(struct wp_epoll_event)))
 #define EP_HASH_MIN 16u
@@ -56,11 +56,11 @@
 struct eventpoll;
 
 struct epitem {
-	struct wp_list_head rdllink;  /* on rdllist or a transfer list */
-	struct epitem *hnext;         /* ep hash chain (under ep->mtx) */
-	struct wp_list_head fllink;   /* on file->f_ep_links */
+	struct wp_list_head rdllink; /* on rdllist or a transfer list */
+	struct epitem *hnext;	     /* ep hash chain (under ep->mtx) */
+	struct wp_list_head fllink;  /* on file->f_ep_links */
 	struct eventpoll *ep;
-	struct wp_file *file;         /* no reference: removed at last fput */
+	struct wp_file *file; /* no reference: removed at last fput */
 	int fd;
 	struct wp_epoll_event event;
 	struct wp_wait_queue_entry wait; /* on file->f_wq */
@@ -70,11 +70,11 @@ struct eventpoll {
 	pthread_mutex_t mtx;
 	pthread_mutex_t lock;
 	struct wp_list_head rdllist;
-	struct wp_wait_queue wq;        /* epoll_wait callers */
+	struct wp_wait_queue wq;	/* epoll_wait callers */
 	struct wp_wait_queue poll_wait; /* poll/select on the epoll fd */
 	/* Items by (file, fd), chained; Linux uses an rbtree. */
 	struct epitem **htab;
-	unsigned hsize;                 /* power of two */
+	unsigned hsize; /* power of two */
 	unsigned nitems;
 };
 
@@ -522,7 +522,8 @@ static uint32_t ep_eventpoll_poll(struct wp_file *f)
 		}
 		epi = wp_list_entry(txlist.next, struct epitem, rdllink);
 		pthread_mutex_unlock(&ep->lock);
-		/* Left linked while polled: a callback now has nothing to do. */
+		/* Left linked while polled: a callback now has nothing to do.
+		 */
 		if (ep_item_poll(epi)) {
 			res = WP_EPOLLIN | WP_EPOLLRDNORM;
 			break;
@@ -623,7 +624,8 @@ void wp__eventpoll_release(struct wp_file *f)
 	pthread_mutex_unlock(&epmutex);
 }
 
-/* --- system calls ----------------------------------------------------------- */
+/* --- system calls -----------------------------------------------------------
+ */
 
 static int set_errno(int err)
 {

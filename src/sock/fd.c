@@ -10,8 +10,8 @@
 
 /* --- files ------------------------------------------------------------- */
 
-struct wp_file *wp_file_alloc(const struct wp_file_ops *ops,
-			      void *private_data, struct wp_wait_queue *wq)
+struct wp_file *wp_file_alloc(const struct wp_file_ops *ops, void *private_data,
+			      struct wp_wait_queue *wq)
 {
 	struct wp_file *f = calloc(1, sizeof(*f));
 
@@ -33,7 +33,8 @@ void wp_file_put(struct wp_file *f)
 	if (!f)
 		return;
 	/* acq_rel: the last putter sees every write made under other refs. */
-	if (atomic_fetch_sub_explicit(&f->f_count, 1, memory_order_acq_rel) != 1)
+	if (atomic_fetch_sub_explicit(&f->f_count, 1, memory_order_acq_rel) !=
+	    1)
 		return;
 	/* Linux __fput: leave the epoll instances before the release. */
 	wp__eventpoll_release(f);
@@ -71,7 +72,8 @@ static unsigned find_next_zero_bit(const uint64_t *w, unsigned nbits,
 	word = ~w[i] & (~0ULL << (start % BITS));
 	for (;;) {
 		if (word) {
-			unsigned bit = i * BITS + (unsigned)__builtin_ctzll(word);
+			unsigned bit =
+				i * BITS + (unsigned)__builtin_ctzll(word);
 
 			return bit < nbits ? bit : nbits;
 		}
@@ -173,8 +175,8 @@ struct wp_fdtable *wp_fdtable_current(void)
 
 struct wp_fdtable *wp_fdtable_set_current(struct wp_fdtable *t)
 {
-	struct wp_fdtable *old =
-		atomic_exchange_explicit(&current_table, t, memory_order_acq_rel);
+	struct wp_fdtable *old = atomic_exchange_explicit(&current_table, t,
+							  memory_order_acq_rel);
 
 	return old ? old : default_fdtable();
 }
@@ -228,8 +230,8 @@ static int expand_fdtable(struct wp_fdtable *t, unsigned nr)
 static unsigned find_next_fd(struct wp_fdtable *t, unsigned start)
 {
 	unsigned nwords = t->size / BITS;
-	unsigned word = find_next_zero_bit(t->full_fds_bits, nwords,
-					   start / BITS);
+	unsigned word =
+		find_next_zero_bit(t->full_fds_bits, nwords, start / BITS);
 
 	if (word >= nwords)
 		return t->size;

@@ -36,7 +36,7 @@
 #include "sock/list.h"
 #include "sock/wait.h"
 
-#define WP_FD_DEFAULT_MAX 1024u   /* Linux RLIMIT_NOFILE soft default */
+#define WP_FD_DEFAULT_MAX 1024u	  /* Linux RLIMIT_NOFILE soft default */
 #define WP_FD_HARD_MAX (1u << 20) /* Linux fs.nr_open */
 
 struct wp_file;
@@ -57,8 +57,8 @@ struct wp_file_ops {
 struct wp_file {
 	_Atomic uint32_t f_count;
 	const struct wp_file_ops *f_op;
-	void *private_data;          /* struct wp_sock or struct wp_eventpoll */
-	struct wp_wait_queue *f_wq;  /* wakes when poll's answer changes */
+	void *private_data;	    /* struct wp_sock or struct wp_eventpoll */
+	struct wp_wait_queue *f_wq; /* wakes when poll's answer changes */
 	/* epitems watching this file (Linux f_ep), under f_lock. */
 	pthread_mutex_t f_lock;
 	struct wp_list_head f_ep_links;
@@ -68,8 +68,8 @@ struct wp_file {
  * A new file with one reference (the caller's). NULL with errno ENOMEM.
  * Control path: allocates.
  */
-struct wp_file *wp_file_alloc(const struct wp_file_ops *ops,
-			      void *private_data, struct wp_wait_queue *wq);
+struct wp_file *wp_file_alloc(const struct wp_file_ops *ops, void *private_data,
+			      struct wp_wait_queue *wq);
 
 static inline struct wp_file *wp_file_get(struct wp_file *f)
 {
@@ -92,14 +92,14 @@ static inline uint32_t wp_file_poll(struct wp_file *f)
 
 struct wp_fdtable {
 	pthread_mutex_t lock;
-	struct wp_file **fd;      /* size slots */
-	uint64_t *open_fds;       /* bit per slot: in use */
-	uint64_t *full_fds_bits;  /* bit per word of open_fds: word all ones */
-	unsigned size;            /* slots allocated, multiple of 64 */
-	unsigned max_fds;         /* allocation bound (EMFILE) */
-	unsigned next_fd;         /* no free slot below this */
+	struct wp_file **fd;	 /* size slots */
+	uint64_t *open_fds;	 /* bit per slot: in use */
+	uint64_t *full_fds_bits; /* bit per word of open_fds: word all ones */
+	unsigned size;		 /* slots allocated, multiple of 64 */
+	unsigned max_fds;	 /* allocation bound (EMFILE) */
+	unsigned next_fd;	 /* no free slot below this */
 	unsigned nr_open;
-	struct wp_clock *clock;   /* timeouts of poll/select/epoll_wait */
+	struct wp_clock *clock; /* timeouts of poll/select/epoll_wait */
 	struct wp_clock real_clock;
 };
 

@@ -25,10 +25,10 @@
 #include "wirepath/socket.h"
 
 /* Linux fs/select.c: what each select set means in poll bits. */
-#define POLLIN_SET \
-	(WP_EPOLLRDNORM | WP_EPOLLRDBAND | WP_EPOLLIN | WP_EPOLLHUP | \
+#define POLLIN_SET                                                             \
+	(WP_EPOLLRDNORM | WP_EPOLLRDBAND | WP_EPOLLIN | WP_EPOLLHUP |          \
 	 WP_EPOLLERR)
-#define POLLOUT_SET \
+#define POLLOUT_SET                                                            \
 	(WP_EPOLLWRBAND | WP_EPOLLWRNORM | WP_EPOLLOUT | WP_EPOLLERR)
 #define POLLEX_SET (WP_EPOLLPRI)
 
@@ -36,8 +36,8 @@
 #define N_INLINE_POLL_ENTRIES 32
 
 struct poll_table_entry {
-	struct wp_file *filp;             /* holds a reference */
-	struct wp_wait_queue_entry wait;  /* on filp->f_wq, func pollwake */
+	struct wp_file *filp;		 /* holds a reference */
+	struct wp_wait_queue_entry wait; /* on filp->f_wq, func pollwake */
 };
 
 /* One poll/select call's wait state (Linux struct poll_wqueues). */
@@ -82,8 +82,7 @@ static int poll_initwait(struct poll_wqueues *pwq, unsigned capacity)
 }
 
 /* __pollwait: register on f's wait queue for `key` events. */
-static void poll_wait(struct poll_wqueues *pwq, struct wp_file *f,
-		      uint32_t key)
+static void poll_wait(struct poll_wqueues *pwq, struct wp_file *f, uint32_t key)
 {
 	struct poll_table_entry *pe;
 
@@ -157,9 +156,9 @@ static uint16_t do_pollfd(struct wp_fdtable *t, struct wp_pollfd *pfd,
 	return (uint16_t)mask;
 }
 
-static int do_poll(struct wp_fdtable *t, struct wp_pollfd *fds,
-		   wp_nfds_t nfds, struct poll_wqueues *pwq,
-		   uint64_t deadline_ns, bool timed_out)
+static int do_poll(struct wp_fdtable *t, struct wp_pollfd *fds, wp_nfds_t nfds,
+		   struct poll_wqueues *pwq, uint64_t deadline_ns,
+		   bool timed_out)
 {
 	bool registering = !timed_out; /* timeout 0: never sleeps */
 	int count = 0;
@@ -205,8 +204,8 @@ int wp_poll(struct wp_pollfd *fds, wp_nfds_t nfds, int timeout_ms)
 		return -1;
 	}
 	if (timeout_ms > 0)
-		deadline = deadline_after(t->clock,
-					  (uint64_t)timeout_ms * WP_NSEC_PER_MSEC);
+		deadline = deadline_after(t->clock, (uint64_t)timeout_ms *
+							    WP_NSEC_PER_MSEC);
 	ret = poll_initwait(&pwq, (unsigned)nfds);
 	if (ret) {
 		errno = -ret;
@@ -221,7 +220,7 @@ int wp_poll(struct wp_pollfd *fds, wp_nfds_t nfds, int timeout_ms)
 /* ---- select ------------------------------------------------------------ */
 
 struct fd_sets {
-	const wp_fd_mask *in, *out, *ex;  /* caller's sets, NULL if absent */
+	const wp_fd_mask *in, *out, *ex; /* caller's sets, NULL if absent */
 	wp_fd_mask *res_in, *res_out, *res_ex;
 };
 
@@ -231,11 +230,10 @@ static wp_fd_mask set_word(const wp_fd_mask *set, unsigned i)
 }
 
 /* Bits set in word i of any set, below n. */
-static wp_fd_mask interest_word(const struct fd_sets *s, unsigned i,
-				unsigned n)
+static wp_fd_mask interest_word(const struct fd_sets *s, unsigned i, unsigned n)
 {
-	wp_fd_mask w = set_word(s->in, i) | set_word(s->out, i) |
-		       set_word(s->ex, i);
+	wp_fd_mask w =
+		set_word(s->in, i) | set_word(s->out, i) | set_word(s->ex, i);
 	unsigned top = n - i * WP_NFDBITS;
 
 	if (top < WP_NFDBITS)
@@ -306,8 +304,8 @@ static int select_pass(struct wp_fdtable *t, const struct fd_sets *s,
 	return retval;
 }
 
-static int do_select(struct wp_fdtable *t, const struct fd_sets *s,
-		     unsigned n, struct poll_wqueues *pwq, uint64_t deadline_ns,
+static int do_select(struct wp_fdtable *t, const struct fd_sets *s, unsigned n,
+		     struct poll_wqueues *pwq, uint64_t deadline_ns,
 		     bool timed_out)
 {
 	bool registering = !timed_out;
@@ -376,7 +374,8 @@ int wp_select(int nfds, wp_fd_set *readfds, wp_fd_set *writefds,
 		if (timeout->tv_sec < 0 || timeout->tv_usec < 0 ||
 		    timeout->tv_usec >= 1000000)
 			goto out_inval;
-		if ((uint64_t)timeout->tv_sec >= WP_TIME_NEVER / WP_NSEC_PER_SEC)
+		if ((uint64_t)timeout->tv_sec >=
+		    WP_TIME_NEVER / WP_NSEC_PER_SEC)
 			ns = WP_TIME_NEVER - 1;
 		else
 			ns = (uint64_t)timeout->tv_sec * WP_NSEC_PER_SEC +

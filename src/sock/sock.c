@@ -11,7 +11,7 @@
 #define SOCK_TYPE_STREAM 1
 #define SOCK_TYPE_SEQPACKET 5
 
-#define POLL_READABLE \
+#define POLL_READABLE                                                          \
 	(WP_EPOLLIN | WP_EPOLLPRI | WP_EPOLLRDNORM | WP_EPOLLRDBAND)
 #define POLL_WRITABLE (WP_EPOLLOUT | WP_EPOLLWRNORM | WP_EPOLLWRBAND)
 
@@ -66,8 +66,8 @@ void wp_sock_put(struct wp_sock *sk)
 {
 	if (!sk)
 		return;
-	if (atomic_fetch_sub_explicit(&sk->sk_refcnt, 1, memory_order_acq_rel) ==
-	    1)
+	if (atomic_fetch_sub_explicit(&sk->sk_refcnt, 1,
+				      memory_order_acq_rel) == 1)
 		sk_free(sk);
 }
 
@@ -171,8 +171,8 @@ void wp_sock_def_readable(struct wp_sock *sk, struct wp_skb *skb)
 
 void wp_sock_def_write_space(struct wp_sock *sk)
 {
-	uint32_t wmem = atomic_load_explicit(&sk->sk_wmem_alloc,
-					     memory_order_relaxed);
+	uint32_t wmem =
+		atomic_load_explicit(&sk->sk_wmem_alloc, memory_order_relaxed);
 	uint32_t sndbuf = (uint32_t)atomic_load_explicit(&sk->sk_sndbuf,
 							 memory_order_relaxed);
 
@@ -193,8 +193,8 @@ void wp_sock_def_error_report(struct wp_sock *sk)
 
 uint32_t wp_datagram_poll(struct wp_sock *sk)
 {
-	uint8_t shutdown = atomic_load_explicit(&sk->sk_shutdown,
-						memory_order_acquire);
+	uint8_t shutdown =
+		atomic_load_explicit(&sk->sk_shutdown, memory_order_acquire);
 	uint32_t mask = 0;
 
 	if (atomic_load_explicit(&sk->sk_err, memory_order_acquire))
@@ -232,8 +232,7 @@ int wp_sock_wait(struct wp_sock *sk, uint32_t events,
 	ret = wp_waiter_init(&w);
 	if (ret)
 		return ret;
-	wp_init_waitqueue_func_entry(&wait, wp_default_wake_function, &w,
-				     want);
+	wp_init_waitqueue_func_entry(&wait, wp_default_wake_function, &w, want);
 	wait.kind = WP_WAKE_DEFAULT;
 	/* Register before checking: a wake between the two is not lost. */
 	wp_add_wait_queue(&sk->sk_wq, &wait);

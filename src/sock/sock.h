@@ -71,8 +71,8 @@ enum wp_sk_state {
 
 /* sk_flags bits (Linux enum sock_flags). */
 enum wp_sock_flag {
-	WP_SOCK_DEAD,   /* orphaned: its file is gone, wake nobody */
-	WP_SOCK_DONE,   /* protocol finished: no more data will arrive */
+	WP_SOCK_DEAD, /* orphaned: its file is gone, wake nobody */
+	WP_SOCK_DONE, /* protocol finished: no more data will arrive */
 };
 
 /* Defaults when no sysctl block is given: net.core.{r,w}mem_default. */
@@ -106,9 +106,9 @@ struct wp_sock {
 	uint16_t sk_family;
 	uint16_t sk_type;
 	uint16_t sk_protocol;
-	int sk_cpu;                     /* owning core, -1 until hashed */
+	int sk_cpu; /* owning core, -1 until hashed */
 	const struct wp_proto *sk_prot;
-	struct wp_clock *sk_clock;      /* the stack's clock, for trace stamps */
+	struct wp_clock *sk_clock; /* the stack's clock, for trace stamps */
 	void (*sk_data_ready)(struct wp_sock *sk, struct wp_skb *skb);
 	void (*sk_write_space)(struct wp_sock *sk);
 	void (*sk_state_change)(struct wp_sock *sk);
@@ -117,22 +117,23 @@ struct wp_sock {
 
 	/* --- both sides: lifetime, state, limits (atomics) --------------- */
 	_Atomic uint32_t sk_refcnt;
-	_Atomic uint8_t sk_state;       /* enum wp_sk_state */
-	_Atomic uint8_t sk_shutdown;    /* WP_*_SHUTDOWN */
-	_Atomic int sk_err;             /* pending error, positive errno */
-	_Atomic int sk_rcvbuf;          /* bytes; SO_RCVBUF */
-	_Atomic int sk_sndbuf;          /* bytes; SO_SNDBUF */
+	_Atomic uint8_t sk_state;	/* enum wp_sk_state */
+	_Atomic uint8_t sk_shutdown;	/* WP_*_SHUTDOWN */
+	_Atomic int sk_err;		/* pending error, positive errno */
+	_Atomic int sk_rcvbuf;		/* bytes; SO_RCVBUF */
+	_Atomic int sk_sndbuf;		/* bytes; SO_SNDBUF */
 	_Atomic uint32_t sk_wmem_alloc; /* bytes charged by transmit */
-	struct wp_file *sk_file;        /* NULL once orphaned */
-	uint32_t sk_flags;              /* 1 << enum wp_sock_flag; lock */
+	struct wp_file *sk_file;	/* NULL once orphaned */
+	uint32_t sk_flags;		/* 1 << enum wp_sock_flag; lock */
 
 	/* --- receive side: written by the core thread under the lock ----- */
 	_Alignas(WP_CACHELINE) pthread_mutex_t sk_lock;
 	struct wp_skb_queue sk_receive_queue;
 	_Atomic uint32_t sk_rmem_alloc; /* truesize of sk_receive_queue */
-	_Atomic uint32_t sk_drops;      /* receive drops (Linux sk_drops) */
+	_Atomic uint32_t sk_drops;	/* receive drops (Linux sk_drops) */
 
-	/* --- sleepers ------------------------------------------------------ */
+	/* --- sleepers ------------------------------------------------------
+	 */
 	_Alignas(WP_CACHELINE) struct wp_wait_queue sk_wq;
 };
 
@@ -235,7 +236,8 @@ static inline bool wp_sock_writeable(const struct wp_sock *sk)
 
 	return atomic_load_explicit(&s->sk_wmem_alloc, memory_order_relaxed) <
 	       (uint32_t)atomic_load_explicit(&s->sk_sndbuf,
-					      memory_order_relaxed) / 2;
+					      memory_order_relaxed) /
+		       2;
 }
 
 static inline void wp_sock_wmem_charge(struct wp_sock *sk, uint32_t bytes)

@@ -16,7 +16,8 @@ static _Atomic uint64_t shared_wstats[WSTAT_WORDS];
 
 static const size_t wstat_offset[] = {
 	[WP_WSTAT_WAKE_UPS] = offsetof(struct wp_wake_stats, wake_ups),
-	[WP_WSTAT_WAKE_UPS_IDLE] = offsetof(struct wp_wake_stats, wake_ups_idle),
+	[WP_WSTAT_WAKE_UPS_IDLE] =
+		offsetof(struct wp_wake_stats, wake_ups_idle),
 	[WP_WSTAT_POLL_CALLS] = offsetof(struct wp_wake_stats, poll_calls),
 	[WP_WSTAT_POLL_SCANS] = offsetof(struct wp_wake_stats, poll_scans),
 	[WP_WSTAT_POLL_FDS_SCANNED] =
@@ -100,10 +101,10 @@ static void wq_add(struct wp_wait_queue *wq, struct wp_wait_queue_entry *e,
 		e->flags &= ~WP_WQ_FLAG_EXCLUSIVE;
 		wp_list_add(&e->entry, &wq->head);
 	}
-	atomic_store_explicit(&wq->nr,
-			      atomic_load_explicit(&wq->nr,
-						   memory_order_relaxed) + 1,
-			      memory_order_relaxed);
+	atomic_store_explicit(
+		&wq->nr,
+		atomic_load_explicit(&wq->nr, memory_order_relaxed) + 1,
+		memory_order_relaxed);
 	pthread_mutex_unlock(&wq->lock);
 	/*
 	 * The caller checks readiness next. Order that load after the nr
@@ -130,10 +131,10 @@ static void wq_del_locked(struct wp_wait_queue *wq,
 	if (wp_list_empty(&e->entry))
 		return;
 	wp_list_del_init(&e->entry);
-	atomic_store_explicit(&wq->nr,
-			      atomic_load_explicit(&wq->nr,
-						   memory_order_relaxed) - 1,
-			      memory_order_relaxed);
+	atomic_store_explicit(
+		&wq->nr,
+		atomic_load_explicit(&wq->nr, memory_order_relaxed) - 1,
+		memory_order_relaxed);
 }
 
 void wp_remove_wait_queue(struct wp_wait_queue *wq,
@@ -159,8 +160,8 @@ bool wp_wq_has_sleeper(struct wp_wait_queue *wq)
 	return atomic_load_explicit(&wq->nr, memory_order_relaxed) != 0;
 }
 
-int wp_wake_up_common(struct wp_wait_queue *wq, uint32_t key,
-		      int nr_exclusive, struct wp_skb *skb)
+int wp_wake_up_common(struct wp_wait_queue *wq, uint32_t key, int nr_exclusive,
+		      struct wp_skb *skb)
 {
 	uint32_t calls[WP_WAKE__MAX] = { 0 }, woken[WP_WAKE__MAX] = { 0 };
 	struct wp_list_head *pos, *next;
@@ -177,7 +178,8 @@ int wp_wake_up_common(struct wp_wait_queue *wq, uint32_t key,
 		struct wp_wait_queue_entry *e =
 			wp_list_entry(pos, struct wp_wait_queue_entry, entry);
 		uint32_t flags = e->flags;
-		unsigned kind = e->kind < WP_WAKE__MAX ? e->kind : WP_WAKE_OTHER;
+		unsigned kind =
+			e->kind < WP_WAKE__MAX ? e->kind : WP_WAKE_OTHER;
 		int ret;
 
 		next = pos->next;
@@ -191,7 +193,8 @@ int wp_wake_up_common(struct wp_wait_queue *wq, uint32_t key,
 			atomic_store_explicit(
 				&wq->nr,
 				atomic_load_explicit(&wq->nr,
-						     memory_order_relaxed) - 1,
+						     memory_order_relaxed) -
+					1,
 				memory_order_relaxed);
 		calls[kind]++;
 		if (!ret)
@@ -294,7 +297,8 @@ int wp_waiter_sleep(struct wp_waiter *w, const struct wp_clock *clock,
 			break;
 		}
 		rem = deadline_ns - now;
-		if (wp_clock_is_virtual(clock) && rem > WP_WAIT_VIRTUAL_SLICE_NS)
+		if (wp_clock_is_virtual(clock) &&
+		    rem > WP_WAIT_VIRTUAL_SLICE_NS)
 			rem = WP_WAIT_VIRTUAL_SLICE_NS;
 		if (rem > WAIT_MAX_CHUNK_NS)
 			rem = WAIT_MAX_CHUNK_NS;

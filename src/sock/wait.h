@@ -55,11 +55,11 @@ typedef int (*wp_wait_queue_func_t)(struct wp_wait_queue_entry *e,
 
 /* What a wake function is, for stats and trace stamps. */
 enum wp_wake_kind {
-	WP_WAKE_DEFAULT,          /* default_wake_function: blocked socket call */
-	WP_WAKE_POLLWAKE,         /* pollwake: select/poll caller */
+	WP_WAKE_DEFAULT,  /* default_wake_function: blocked socket call */
+	WP_WAKE_POLLWAKE, /* pollwake: select/poll caller */
 	WP_WAKE_EP_POLL_CALLBACK, /* ep_poll_callback: epitem -> ready list */
-	WP_WAKE_EP_AUTOREMOVE,    /* ep_autoremove_wake_function: epoll_wait */
-	WP_WAKE_OTHER,            /* anything else (tests, tools) */
+	WP_WAKE_EP_AUTOREMOVE,	  /* ep_autoremove_wake_function: epoll_wait */
+	WP_WAKE_OTHER,		  /* anything else (tests, tools) */
 	WP_WAKE__MAX
 };
 
@@ -67,10 +67,10 @@ enum wp_wake_kind {
 #define WP_WQ_FLAG_EXCLUSIVE 0x01u
 
 struct wp_wait_queue_entry {
-	uint32_t flags;        /* WP_WQ_FLAG_* */
-	uint32_t key;          /* poll events of interest; 0 = any */
+	uint32_t flags; /* WP_WQ_FLAG_* */
+	uint32_t key;	/* poll events of interest; 0 = any */
 	enum wp_wake_kind kind;
-	void *private;         /* the func's owner: a waiter, an epitem, ... */
+	void *private; /* the func's owner: a waiter, an epitem, ... */
 	wp_wait_queue_func_t func;
 	struct wp_list_head entry; /* self-linked while not on a queue */
 };
@@ -134,8 +134,8 @@ bool wp_wq_has_sleeper(struct wp_wait_queue *wq);
  * (1u << enum wp_wake_kind). The skb is borrowed. Returns how many funcs
  * returned nonzero.
  */
-int wp_wake_up_common(struct wp_wait_queue *wq, uint32_t key,
-		      int nr_exclusive, struct wp_skb *skb);
+int wp_wake_up_common(struct wp_wait_queue *wq, uint32_t key, int nr_exclusive,
+		      struct wp_skb *skb);
 
 /* wake_up_poll: non-exclusive entries and one exclusive one. */
 static inline int wp_wake_up(struct wp_wait_queue *wq, uint32_t key)
@@ -160,8 +160,8 @@ static inline int wp_wake_up_all(struct wp_wait_queue *wq, uint32_t key)
 
 struct wp_waiter {
 	pthread_mutex_t lock;
-	pthread_cond_t cond;   /* CLOCK_MONOTONIC */
-	bool triggered;        /* a wake arrived since the last sleep */
+	pthread_cond_t cond; /* CLOCK_MONOTONIC */
+	bool triggered;	     /* a wake arrived since the last sleep */
 };
 
 /* 0 or a negative errno from pthread (-ENOMEM, -EAGAIN). */
@@ -204,18 +204,19 @@ int wp_autoremove_wake_function(struct wp_wait_queue_entry *e, uint32_t key);
  * pass over N descriptors) add once per pass, not once per descriptor.
  */
 struct wp_wake_stats {
-	uint64_t wake_ups;           /* wakes that found entries and ran funcs */
-	uint64_t wake_ups_idle;      /* wakes of an empty queue: no lock taken */
-	uint64_t calls[WP_WAKE__MAX];/* funcs run, by kind */
-	uint64_t woken[WP_WAKE__MAX];/* ... that returned nonzero */
-	uint64_t poll_calls;         /* wp_poll + wp_select */
-	uint64_t poll_scans;         /* passes over the whole descriptor set */
-	uint64_t poll_fds_scanned;   /* ->poll() calls of those passes: N each */
-	uint64_t poll_sleeps;        /* times a poll/select caller slept */
-	uint64_t epoll_waits;        /* wp_epoll_wait calls */
-	uint64_t epoll_items_polled; /* ->poll() calls by epoll: ready items only */
-	uint64_t epoll_events;       /* events returned by wp_epoll_wait */
-	uint64_t epoll_sleeps;       /* times an epoll_wait caller slept */
+	uint64_t wake_ups;	/* wakes that found entries and ran funcs */
+	uint64_t wake_ups_idle; /* wakes of an empty queue: no lock taken */
+	uint64_t calls[WP_WAKE__MAX]; /* funcs run, by kind */
+	uint64_t woken[WP_WAKE__MAX]; /* ... that returned nonzero */
+	uint64_t poll_calls;	      /* wp_poll + wp_select */
+	uint64_t poll_scans;	      /* passes over the whole descriptor set */
+	uint64_t poll_fds_scanned; /* ->poll() calls of those passes: N each */
+	uint64_t poll_sleeps;	   /* times a poll/select caller slept */
+	uint64_t epoll_waits;	   /* wp_epoll_wait calls */
+	uint64_t epoll_items_polled; /* ->poll() calls by epoll: ready items
+					only */
+	uint64_t epoll_events;	     /* events returned by wp_epoll_wait */
+	uint64_t epoll_sleeps;	     /* times an epoll_wait caller slept */
 };
 
 enum wp_wake_stat {

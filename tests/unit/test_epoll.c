@@ -83,7 +83,8 @@ static void sleep_ms(unsigned ms)
 	nanosleep(&ts, NULL);
 }
 
-/* --- fixture ---------------------------------------------------------------- */
+/* --- fixture ----------------------------------------------------------------
+ */
 
 struct fx {
 	struct wp_fdtable *t;
@@ -260,15 +261,16 @@ static void test_ctl_enospc(void **state)
 
 	for (int i = 0; i < 3; i++)
 		ts[i] = tsock_open();
-	/* An instance watches at most as many descriptors as the table holds. */
+	/* An instance watches at most as many descriptors as the table holds.
+	 */
 	assert_int_equal(wp_fdtable_set_max(fx->t, 2), 0);
 	add(fx->epfd, ts[0], WP_EPOLLIN);
 	add(fx->epfd, ts[1], WP_EPOLLIN);
 	errno = 0;
-	assert_int_equal(wp_epoll_ctl(fx->epfd, WP_EPOLL_CTL_ADD, ts[2]->fd,
-				      &(struct wp_epoll_event){ WP_EPOLLIN,
-								{ 0 } }),
-			 -1);
+	assert_int_equal(
+		wp_epoll_ctl(fx->epfd, WP_EPOLL_CTL_ADD, ts[2]->fd,
+			     &(struct wp_epoll_event){ WP_EPOLLIN, { 0 } }),
+		-1);
 	assert_int_equal(errno, ENOSPC);
 	assert_int_equal(wp_fdtable_set_max(fx->t, 256), 0);
 	close_all(ts, 3);
@@ -297,7 +299,8 @@ static void test_wait_errors(void **state)
 	close_all(&ts, 1);
 }
 
-/* --- triggering modes ------------------------------------------------------ */
+/* --- triggering modes ------------------------------------------------------
+ */
 
 #define NWATCH 100
 
@@ -318,7 +321,7 @@ static void test_level_triggered(void **state)
 	for (int round = 0; round < 3; round++) {
 		/* Still ready: reported again and again. */
 		assert_int_equal(wait0(fx->epfd, ev, 4), 1);
-		assert_int_equal(ev[0].events, WP_EPOLLIN);  /* OUT not asked */
+		assert_int_equal(ev[0].events, WP_EPOLLIN); /* OUT not asked */
 		assert_int_equal(ev[0].data.fd, ts[42]->fd);
 	}
 	/* O(1): one item polled per wait, not 100. */
@@ -415,9 +418,8 @@ static void test_del_removes_ready_item(void **state)
 		add(fx->epfd, ts[i], WP_EPOLLIN);
 		tsock_set(ts[i], WP_EPOLLIN);
 	}
-	assert_int_equal(wp_epoll_ctl(fx->epfd, WP_EPOLL_CTL_DEL, ts[0]->fd,
-				      NULL),
-			 0);
+	assert_int_equal(
+		wp_epoll_ctl(fx->epfd, WP_EPOLL_CTL_DEL, ts[0]->fd, NULL), 0);
 	assert_int_equal(wait0(fx->epfd, ev, 2), 1);
 	assert_int_equal(ev[0].data.fd, ts[1]->fd);
 	/* The socket's queue no longer has the item. */
@@ -477,7 +479,8 @@ static void test_maxevents_fair_rotation(void **state)
 	close_all(ts, NROT);
 }
 
-/* --- closing --------------------------------------------------------------- */
+/* --- closing ---------------------------------------------------------------
+ */
 
 static void test_close_watched_fd(void **state)
 {
@@ -531,7 +534,8 @@ static void test_close_instance(void **state)
 	assert_int_equal(atomic_load(&live_socks), 0);
 }
 
-/* --- threads ----------------------------------------------------------------- */
+/* --- threads -----------------------------------------------------------------
+ */
 
 struct setter {
 	struct tsock *ts;
@@ -879,7 +883,8 @@ static void hammer(struct fx *fx, uint32_t mode)
 				 0);
 	}
 	h->stop = tsock_open();
-	ev = (struct wp_epoll_event){ .events = WP_EPOLLIN, .data.ptr = h->stop };
+	ev = (struct wp_epoll_event){ .events = WP_EPOLLIN,
+				      .data.ptr = h->stop };
 	assert_int_equal(
 		wp_epoll_ctl(h->epfd, WP_EPOLL_CTL_ADD, h->stop->fd, &ev), 0);
 
@@ -952,7 +957,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wait_timeout_real,
 						setup_real, teardown),
 		cmocka_unit_test_setup_teardown(
-			test_exclusive_wakes_one_instance, setup_real, teardown),
+			test_exclusive_wakes_one_instance, setup_real,
+			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_close_watched_while_waiting, setup_real, teardown),
 		cmocka_unit_test_setup_teardown(test_hammer_lt, setup_real,

@@ -81,7 +81,8 @@ static void sleep_ms(unsigned ms)
 	nanosleep(&ts, NULL);
 }
 
-/* --- fixture ---------------------------------------------------------------- */
+/* --- fixture ----------------------------------------------------------------
+ */
 
 struct fx {
 	struct wp_fdtable *t;
@@ -161,9 +162,9 @@ static void test_poll_readiness(void **state)
 	memset(&fx->ws, 0, sizeof(fx->ws));
 	assert_int_equal(wp_poll(p, 5, 0), 2);
 	assert_int_equal(p[0].revents, 0);
-	assert_int_equal(p[1].revents, WP_POLLIN);  /* OUT not asked */
-	assert_int_equal(p[2].revents, 0);          /* only OUT ready */
-	assert_int_equal(p[3].revents, 0);          /* negative fd ignored */
+	assert_int_equal(p[1].revents, WP_POLLIN); /* OUT not asked */
+	assert_int_equal(p[2].revents, 0);	   /* only OUT ready */
+	assert_int_equal(p[3].revents, 0);	   /* negative fd ignored */
 	assert_int_equal(p[4].revents, WP_POLLOUT);
 	assert_int_equal(fx->ws.poll_calls, 1);
 	assert_int_equal(fx->ws.poll_scans, 1);
@@ -187,8 +188,8 @@ static void test_poll_nval_and_errors(void **state)
 	struct tsock *ts = tsock_open();
 	struct wp_pollfd p[3] = {
 		{ ts->fd, WP_POLLIN, 0 },
-		{ 1000, WP_POLLIN, 0 },   /* never opened */
-		{ 5000, WP_POLLIN, 0 },   /* beyond the table */
+		{ 1000, WP_POLLIN, 0 }, /* never opened */
+		{ 5000, WP_POLLIN, 0 }, /* beyond the table */
 	};
 
 	assert_int_equal(wp_poll(p, 3, 0), 2);
@@ -363,7 +364,7 @@ static void test_select_readiness(void **state)
 		ts[i] = tsock_open();
 	atomic_store(&ts[0]->mask, WP_EPOLLIN);
 	atomic_store(&ts[1]->mask, WP_EPOLLOUT);
-	atomic_store(&ts[2]->mask, WP_EPOLLERR);  /* readable and writable */
+	atomic_store(&ts[2]->mask, WP_EPOLLERR); /* readable and writable */
 	atomic_store(&ts[3]->mask, WP_EPOLLPRI);
 
 	wp_fd_zero(&r);
@@ -547,7 +548,8 @@ static void test_poll_epoll_fd(void **state)
 	pthread_join(th, NULL);
 	assert_int_equal(p.revents, WP_POLLIN);
 
-	/* Queued but no longer ready: not readable, and dropped from the list. */
+	/* Queued but no longer ready: not readable, and dropped from the list.
+	 */
 	atomic_store(&ts->mask, 0);
 	assert_int_equal(wp_poll(&p, 1, 0), 0);
 	assert_int_equal(wp_close(epfd), 0);
@@ -564,7 +566,7 @@ static void test_poll_epoll_fd(void **state)
 
 struct hammer {
 	struct tsock *ts[HSOCKS];
-	struct tsock *stop;   /* HUP once everything is consumed */
+	struct tsock *stop; /* HUP once everything is consumed */
 	_Atomic int consumed;
 	_Atomic int lost;
 	_Atomic int errors;
@@ -687,8 +689,8 @@ static void hammer(bool use_select)
 		h->ts[i] = tsock_open();
 	h->stop = tsock_open();
 	for (int i = 0; i < HPOLLERS; i++)
-		assert_int_equal(pthread_create(&poll[i], NULL, poller_thread, h),
-				 0);
+		assert_int_equal(
+			pthread_create(&poll[i], NULL, poller_thread, h), 0);
 	for (int i = 0; i < HPRODUCERS; i++)
 		assert_int_equal(
 			pthread_create(&prod[i], NULL, producer_thread, h), 0);

@@ -97,7 +97,8 @@ static struct wp_sock *dsock_new(void)
 	return sk;
 }
 
-/* --- fixture ---------------------------------------------------------------- */
+/* --- fixture ----------------------------------------------------------------
+ */
 
 struct fx {
 	struct wp_fdtable *t;
@@ -146,7 +147,8 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* --- wait queues ------------------------------------------------------------ */
+/* --- wait queues ------------------------------------------------------------
+ */
 
 struct rec {
 	int calls;
@@ -377,7 +379,8 @@ static void test_stats_by_kind_and_names(void **state)
 	wp_destroy_waitqueue_head(&wq);
 }
 
-/* --- waiters --------------------------------------------------------------- */
+/* --- waiters ---------------------------------------------------------------
+ */
 
 struct advancer {
 	struct wp_clock *clock;
@@ -417,9 +420,9 @@ static void test_waiter_timeouts(void **state)
 	assert_int_equal(wp_waiter_init(&w), 0);
 
 	/* Past deadline: no sleep. */
-	assert_int_equal(wp_waiter_sleep(&w, &fx->vclock,
-					 wp_clock_now(&fx->vclock)),
-			 -ETIMEDOUT);
+	assert_int_equal(
+		wp_waiter_sleep(&w, &fx->vclock, wp_clock_now(&fx->vclock)),
+		-ETIMEDOUT);
 	/* A pending wake is consumed without sleeping, even if late. */
 	assert_int_equal(wp_waiter_wake(&w), 1);
 	assert_int_equal(wp_waiter_wake(&w), 0);
@@ -427,18 +430,18 @@ static void test_waiter_timeouts(void **state)
 
 	/* Real clock: sleeps about the requested time. */
 	t0 = wp_time_real_ns();
-	assert_int_equal(wp_waiter_sleep(&w, &real,
-					 wp_clock_now(&real) +
-						 20 * WP_NSEC_PER_MSEC),
-			 -ETIMEDOUT);
+	assert_int_equal(
+		wp_waiter_sleep(&w, &real,
+				wp_clock_now(&real) + 20 * WP_NSEC_PER_MSEC),
+		-ETIMEDOUT);
 	assert_true(wp_time_real_ns() - t0 >= 20 * WP_NSEC_PER_MSEC);
 
 	/* Virtual clock: the deadline passes when the clock is advanced. */
 	assert_int_equal(pthread_create(&th, NULL, advance_thread, &a), 0);
-	assert_int_equal(wp_waiter_sleep(&w, &fx->vclock,
-					 wp_clock_now(&fx->vclock) +
-						 WP_NSEC_PER_SEC),
-			 -ETIMEDOUT);
+	assert_int_equal(
+		wp_waiter_sleep(&w, &fx->vclock,
+				wp_clock_now(&fx->vclock) + WP_NSEC_PER_SEC),
+		-ETIMEDOUT);
 	pthread_join(th, NULL);
 	wp_waiter_destroy(&w);
 }
@@ -471,7 +474,8 @@ static void test_waiter_cross_thread(void **state)
 	wp_waiter_destroy(&w);
 }
 
-/* --- the sock base ---------------------------------------------------------- */
+/* --- the sock base ----------------------------------------------------------
+ */
 
 static void test_sock_init_defaults(void **state)
 {
@@ -563,7 +567,8 @@ static void test_sock_default_callbacks(void **state)
 	assert_int_equal(k.n, 0);
 	wp_sock_wmem_uncharge(sk, 1);
 	assert_int_equal(k.n, 1);
-	assert_int_equal(atomic_load(&sk->sk_wmem_alloc), WP_SK_WMEM_DEFAULT / 2);
+	assert_int_equal(atomic_load(&sk->sk_wmem_alloc),
+			 WP_SK_WMEM_DEFAULT / 2);
 	wp_sock_wmem_uncharge(sk, WP_SK_WMEM_DEFAULT / 2);
 	assert_int_equal(k.n, 2);
 
@@ -592,9 +597,9 @@ static void test_datagram_poll_masks(void **state)
 	assert_false(wp_datagram_poll(sk) & WP_EPOLLERR);
 
 	wp_sock_shutdown(sk, WP_RCV_SHUTDOWN);
-	assert_int_equal(wp_datagram_poll(sk) & ~(uint32_t)(WP_EPOLLOUT |
-							   WP_EPOLLWRNORM |
-							   WP_EPOLLWRBAND),
+	assert_int_equal(wp_datagram_poll(sk) &
+				 ~(uint32_t)(WP_EPOLLOUT | WP_EPOLLWRNORM |
+					     WP_EPOLLWRBAND),
 			 WP_EPOLLRDHUP | WP_EPOLLIN | WP_EPOLLRDNORM);
 	assert_false(wp_datagram_poll(sk) & WP_EPOLLHUP);
 	wp_sock_shutdown(sk, WP_SEND_SHUTDOWN);
@@ -749,9 +754,9 @@ static void test_sock_wait(void **state)
 
 	/* Ready now. */
 	atomic_store(&ts->mask, WP_EPOLLIN);
-	assert_int_equal(wp_sock_wait(&ts->sk, WP_EPOLLIN, &fx->vclock,
-				      WP_TIME_NEVER),
-			 WP_EPOLLIN);
+	assert_int_equal(
+		wp_sock_wait(&ts->sk, WP_EPOLLIN, &fx->vclock, WP_TIME_NEVER),
+		WP_EPOLLIN);
 	/* Deadline already past: checks once. */
 	atomic_store(&ts->mask, 0);
 	assert_int_equal(wp_sock_wait(&ts->sk, WP_EPOLLIN, &fx->vclock,
@@ -767,16 +772,17 @@ static void test_sock_wait(void **state)
 	memset(&fx->ws, 0, sizeof(fx->ws));
 	assert_int_equal(pthread_create(&th, NULL, sock_wake_thread, &sw), 0);
 	assert_int_equal(pthread_create(&th2, NULL, sock_wake_thread, &sw2), 0);
-	assert_int_equal(wp_sock_wait(&ts->sk, WP_EPOLLIN, &fx->vclock,
-				      WP_TIME_NEVER),
-			 WP_EPOLLIN);
+	assert_int_equal(
+		wp_sock_wait(&ts->sk, WP_EPOLLIN, &fx->vclock, WP_TIME_NEVER),
+		WP_EPOLLIN);
 	pthread_join(th, NULL);
 	pthread_join(th2, NULL);
 	assert_int_equal(atomic_load(&ts->sk.sk_wq.nr), 0);
 	wp_sock_put(&ts->sk);
 }
 
-/* --- descriptors ------------------------------------------------------------ */
+/* --- descriptors ------------------------------------------------------------
+ */
 
 static void test_fd_lowest_first_and_close(void **state)
 {
@@ -936,9 +942,9 @@ static void test_fd_threads(void **state)
 
 	(void)state;
 	for (int i = 0; i < FD_THREADS; i++)
-		assert_int_equal(pthread_create(&th[i], NULL, fd_churn_thread,
-						&bad[i]),
-				 0);
+		assert_int_equal(
+			pthread_create(&th[i], NULL, fd_churn_thread, &bad[i]),
+			0);
 	for (int i = 0; i < FD_THREADS; i++) {
 		pthread_join(th[i], NULL);
 		assert_int_equal(bad[i], 0);
