@@ -670,7 +670,7 @@ static int check_whole(struct explorer *e)
 				   st.heads_total);
 	if (!e->json)
 		printf("\npool: whole again (%u/%u buffers, %u/%u descriptors "
-		       "free; %llu allocations, %llu recycled)\n",
+		       "free; %llu allocs, %llu recycled)\n",
 		       st.bufs_free, st.bufs_total, st.heads_free,
 		       st.heads_total, (unsigned long long)st.alloc,
 		       (unsigned long long)st.recycle);

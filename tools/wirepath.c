@@ -42,10 +42,10 @@ static void print_usage(FILE *f)
 	      "command's usage\n"
 	      "  -V, --version  the version\n"
 	      "\n"
-	      "Exit status: 0 success, 1 runtime failure (the message names "
-	      "the fix),\n"
-	      "2 unknown command or option, or a bad value (usage on "
-	      "stderr).\n"
+	      "Exit status: 0 success; 1 runtime failure (the message names "
+	      "the fix);\n"
+	      "2 unknown command or option (usage on stderr) or a bad value "
+	      "(one line\nsaying what is expected).\n"
 	      "--json, where a command has it, prints one JSON object per "
 	      "line.\n",
 	      f);

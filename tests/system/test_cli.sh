@@ -11,6 +11,11 @@ set -u
 wp=${1:?usage: test_cli.sh path/to/wirepath}
 [ -x "$wp" ] || { echo "test_cli.sh: $wp is not executable" >&2; exit 2; }
 
+# The interpreter itself, once: a version manager's shim costs a second
+# per call, and this test calls python a few dozen times.
+py=$(python3 -c 'import sys; print(sys.executable)') ||
+	{ echo "test_cli.sh: python3 is needed" >&2; exit 2; }
+
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 out=$tmp/out
@@ -47,7 +52,7 @@ err_empty() { [ ! -s "$err" ] || fail "stderr is not empty"; }
 
 # Every stdout line is a JSON object.
 json_lines() {
-	python3 -c '
+	"$py" -c '
 import json, sys
 n = 0
 for line in sys.stdin:
@@ -119,10 +124,17 @@ for c in $commands; do
 	cmp -s "$out" "$tmp/help" || fail "$c -h differs from $c --help"
 	run 0 help "$c"
 	cmp -s "$out" "$tmp/help" || fail "help $c differs from $c --help"
+	# The wording is the command's (one with sub-commands may call it an
+	# unknown sub-command); the message names the argument and comes first.
 	run 2 "$c" --no-such-option-xyz
 	out_empty
-	err_has "^wirepath $c: --no-such-option-xyz: unknown option"
+	head -n 1 "$err" | grep -qE "^wirepath $c: .*--no-such-option-xyz" ||
+		fail "$c: first stderr line does not name the bad option"
 	err_has "^usage: wirepath $c"
+done
+for c in skb bench; do
+	run 2 "$c" --no-such-option-xyz
+	err_has "^wirepath $c: --no-such-option-xyz: unknown option \(expected"
 done
 
 # --- skb: the demonstration ---------------------------------------------------
@@ -217,14 +229,14 @@ for i, s in enumerate(steps):
     prev = s
 EOF
 check_skb_json() {
-	python3 "$tmp/skb_check.py" "$@" <"$out" || fail "skb --json semantics"
+	"$py" "$tmp/skb_check.py" "$@" <"$out" || fail "skb --json semantics"
 }
 
 run 0 skb --json
 err_empty
 json_lines
 check_skb_json
-python3 -c '
+"$py" -c '
 import json, sys
 s = [json.loads(l) for l in sys.stdin]
 assert [x["phase"] for x in s] == ["rx"] * 4 + ["tx"] * 6, s
@@ -250,7 +262,7 @@ out_has '^pool: whole again'
 run 0 skb --json pull:eth pull:600
 json_lines
 check_skb_json
-python3 -c '
+"$py" -c '
 import json, sys
 s = [json.loads(l) for l in sys.stdin]
 assert s[2]["ok"] is False and "600 > len 50" in s[2]["error"], s[2]
@@ -261,7 +273,7 @@ run 0 skb --json push:65 push:64 reserve:1 put:4294967295 trim:200 trim:10 \
 	clone clone push:udp pull:4294967295
 json_lines
 check_skb_json
-python3 -c '
+"$py" -c '
 import json, sys
 s = {x["step"]: x for x in (json.loads(l) for l in sys.stdin)}
 def refused(i, text):
@@ -288,7 +300,7 @@ out_has '64 > tailroom 0: wp_skb_put\(\) returned NULL'
 run 0 skb --size 4K --headroom 128 --len 1000 --width 32 --json push:eth
 json_lines
 check_skb_json 32
-python3 -c '
+"$py" -c '
 import json, sys
 s = [json.loads(l) for l in sys.stdin]
 assert s[0]["end"] == 4096 and s[0]["data"] == 128 and s[0]["len"] == 1000
@@ -349,7 +361,7 @@ done <"$out"
 run 0 bench --list --json
 if [ -n "$benches" ]; then
 	json_lines
-	python3 -c '
+	"$py" -c '
 import json, sys
 for l in sys.stdin:
     o = json.loads(l)
@@ -386,7 +398,7 @@ first=$(echo "$benches" | head -n 1)
 if [ -n "$first" ]; then
 	run 0 bench "$first" --json --seconds 0.05
 	json_lines
-	python3 -c '
+	"$py" -c '
 import json, sys
 for l in sys.stdin:
     assert json.loads(l)["bench"], l
