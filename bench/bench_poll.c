@@ -154,7 +154,8 @@ static int world_init(struct world *w, enum call call, unsigned n)
 	w->n = n;
 	w->epfd = -1;
 	w->t = wp_fdtable_create(n + 64, NULL);
-	w->socks = calloc(n, sizeof(*w->socks));
+	/* struct wp_sock is cache-line aligned: so must the array be. */
+	w->socks = wp_sk_alloc(n * sizeof(*w->socks));
 	w->tmpl = calloc(1, WP_FD_SET_BYTES(n + 64));
 	w->rset = calloc(1, WP_FD_SET_BYTES(n + 64));
 	w->pfds = calloc(n, sizeof(*w->pfds));

@@ -733,8 +733,12 @@ int wp_epoll_wait(int epfd, struct wp_epoll_event *events, int maxevents,
 	}
 	if (timeout_ms > 0) {
 		uint64_t now = wp_clock_now(t->clock);
+		uint64_t ns = (uint64_t)timeout_ms * WP_NSEC_PER_MSEC;
 
-		deadline = now + (uint64_t)timeout_ms * WP_NSEC_PER_MSEC;
+		/* Saturate below WP_TIME_NEVER: a finite timeout stays finite.
+		 */
+		deadline = ns >= WP_TIME_NEVER - 1 - now ? WP_TIME_NEVER - 1
+							 : now + ns;
 	}
 	wp__wake_stat_add(WP_WSTAT_EPOLL_WAITS, 1);
 	res = ep_poll(f->private_data, events, maxevents, t->clock, deadline,

@@ -2,6 +2,7 @@
 #include "sock/sock.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/sysctl.h"
@@ -14,6 +15,20 @@
 #define POLL_READABLE                                                          \
 	(WP_EPOLLIN | WP_EPOLLPRI | WP_EPOLLRDNORM | WP_EPOLLRDBAND)
 #define POLL_WRITABLE (WP_EPOLLOUT | WP_EPOLLWRNORM | WP_EPOLLWRBAND)
+
+void *wp_sk_alloc(size_t size)
+{
+	size_t rounded =
+		(size + WP_CACHELINE - 1) / WP_CACHELINE * WP_CACHELINE;
+	void *p = aligned_alloc(WP_CACHELINE, rounded);
+
+	if (!p) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	memset(p, 0, rounded);
+	return p;
+}
 
 void wp_sock_init(struct wp_sock *sk, const struct wp_proto *prot,
 		  uint16_t family, uint16_t type, uint16_t protocol,

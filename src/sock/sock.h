@@ -36,6 +36,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/clock.h"
@@ -136,6 +137,15 @@ struct wp_sock {
 	 */
 	_Alignas(WP_CACHELINE) struct wp_wait_queue sk_wq;
 };
+
+/*
+ * sk_prot_alloc: zeroed memory for a protocol sock (a struct that embeds
+ * struct wp_sock), aligned to a cache line as struct wp_sock requires
+ * (its groups sit on separate lines, as a slab cache with
+ * SLAB_HWCACHE_ALIGN gives Linux). Release with free(). NULL with errno
+ * ENOMEM. Control path.
+ */
+void *wp_sk_alloc(size_t size);
 
 /*
  * sock_init_data: initialise an embedded sock with one reference (the

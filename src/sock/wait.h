@@ -177,8 +177,9 @@ int wp_waiter_wake(struct wp_waiter *w);
 /*
  * Sleep until triggered or until clock reaches deadline_ns
  * (WP_TIME_NEVER: no deadline), and consume the trigger. The deadline is
- * read on the injected clock; the sleep itself is a real condvar wait.
- * Returns 0 if triggered, -ETIMEDOUT if the deadline passed untriggered.
+ * read on the injected clock (which may be NULL with WP_TIME_NEVER); the
+ * sleep itself is a real condvar wait. Returns 0 if triggered,
+ * -ETIMEDOUT if the deadline passed untriggered.
  */
 int wp_waiter_sleep(struct wp_waiter *w, const struct wp_clock *clock,
 		    uint64_t deadline_ns);

@@ -57,7 +57,7 @@ static const struct wp_proto tsock_proto = {
 /* A new test socket on a descriptor. */
 static struct tsock *tsock_open(void)
 {
-	struct tsock *ts = calloc(1, sizeof(*ts));
+	struct tsock *ts = wp_sk_alloc(sizeof(*ts));
 
 	assert_non_null(ts);
 	wp_sock_init(&ts->sk, &tsock_proto, 2, 2, 17, NULL);

@@ -59,7 +59,7 @@ static const struct wp_proto tsock_proto = {
 
 static struct tsock *tsock_new(void)
 {
-	struct tsock *ts = calloc(1, sizeof(*ts));
+	struct tsock *ts = wp_sk_alloc(sizeof(*ts));
 
 	assert_non_null(ts);
 	wp_sock_init(&ts->sk, &tsock_proto, 2, 2, 17, NULL);
@@ -89,7 +89,7 @@ static const struct wp_proto dsock_proto = {
 
 static struct wp_sock *dsock_new(void)
 {
-	struct wp_sock *sk = calloc(1, sizeof(*sk));
+	struct wp_sock *sk = wp_sk_alloc(sizeof(*sk));
 
 	assert_non_null(sk);
 	wp_sock_init(sk, &dsock_proto, 2, 2, 17, NULL);
@@ -496,7 +496,7 @@ static void test_sock_init_defaults(void **state)
 	wp_sysctl_init(&sys);
 	atomic_store(&sys.rmem_default, 4096);
 	atomic_store(&sys.wmem_default, 8192);
-	ts = calloc(1, sizeof(*ts));
+	ts = wp_sk_alloc(sizeof(*ts));
 	assert_non_null(ts);
 	wp_sock_init(&ts->sk, &tsock_proto, 2, 1, 6, &sys);
 	atomic_fetch_add(&live_socks, 1);
