@@ -102,8 +102,16 @@ static void build_template(uint8_t *h, const struct wp_backend_config *cfg,
 			   uint64_t tail)
 {
 	uint32_t src = WP_SIM_SRC_NET | (1 + i % 254);
-	uint16_t sport =
-		(uint16_t)(WP_SIM_SPORT_BASE + (sport_off + i) % WP_SIM_SPORTS);
+	/*
+	 * Toeplitz is linear over GF(2): if source address and port both
+	 * stepped by one per flow, the low hash bits would barely change and
+	 * every flow could land on one queue. Multiplying by an odd prime
+	 * coprime to WP_SIM_SPORTS is a bijection (ports stay distinct) that
+	 * is not GF(2)-linear, so flows spread as real traffic does.
+	 */
+	uint16_t sport = (uint16_t)(WP_SIM_SPORT_BASE +
+				    (sport_off + (uint64_t)i * 7919u) %
+					    WP_SIM_SPORTS);
 	uint16_t udp_len = (uint16_t)(ip_len - 20);
 	uint8_t *ip = h + WP_SIM_OFF_IP, *udp = h + WP_SIM_OFF_UDP;
 	uint64_t sum;
