@@ -90,7 +90,7 @@ int wp_cli_fail(const char *cmd, const char *fmt, ...)
 
 /*
  * "wirepath CMD: <message>" then the command's usage on stderr; returns
- * WP_EXIT_USAGE. cmd may be NULL for the top level.
+ * WP_EXIT_USAGE. (The top level's own errors are wirepath.c's.)
  */
 int wp_cli_usage_error(const struct wp_cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -44,7 +44,7 @@ static const char usage[] =
 	"  push:eth|ip|tcp|udp, pull:eth|ip|tcp|udp\n"
 	"               the same with N = 14, 20, 20, 8\n"
 	"  clone        wp_skb_clone: a second descriptor for the same data\n"
-	"N is a byte count 0..4294967295 (K, M suffixes: 1024^n).\n"
+	"N is a byte count 0..4294967295 (K, M, G suffixes: 1024^n).\n"
 	"\n"
 	"options:\n"
 	"  --size BYTES      the buffer's data room: head 0, end BYTES "
