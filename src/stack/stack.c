@@ -135,6 +135,12 @@ static void backend_config_from(const struct wp_stack_config *cfg,
 struct wp_stack *wp_stack_create(const struct wp_stack_config *cfg, char *err,
 				 size_t errlen)
 {
+	return wp__stack_create(cfg, NULL, err, errlen);
+}
+
+struct wp_stack *wp__stack_create(const struct wp_stack_config *cfg,
+				  void *peer, char *err, size_t errlen)
+{
 	struct wp_nic_config nc;
 	struct wp_backend_config bc;
 	struct wp_stack *s;
@@ -186,6 +192,8 @@ struct wp_stack *wp_stack_create(const struct wp_stack_config *cfg, char *err,
 	}
 
 	backend_config_from(cfg, &bc);
+	bc.peer = peer;
+	s->paired = peer != NULL;
 	ret = wp_backend_open(&s->backend, wp_backend_find(cfg->backend),
 			      s->nic, &s->clock, &bc);
 	if (ret) {
@@ -277,13 +285,26 @@ static bool run_cores(struct wp_stack *s)
 	return any;
 }
 
+uint64_t wp__stack_step(struct wp_stack *s, uint64_t now, bool *worked)
+{
+	uint64_t next = s->backend.ops->step(&s->backend, now);
+
+	*worked = run_cores(s);
+	for (uint32_t i = 0; i < s->ncpus; i++)
+		if (s->cpu[i].next_timer_ns < next)
+			next = s->cpu[i].next_timer_ns;
+	return next;
+}
+
 int wp_stack_run_until(struct wp_stack *s, uint64_t t_ns)
 {
-	if (!s->cfg.virtual_time)
+	/* A paired stack's clock is the pair's: wp_stack_pair_run_until. */
+	if (!s->cfg.virtual_time || s->paired)
 		return -EINVAL;
 	for (;;) {
 		uint64_t now = wp_clock_now(&s->clock);
 		uint64_t next;
+		bool worked;
 
 		/*
 		 * Firmware first (frames due by now, timers, TX), then the
@@ -291,11 +312,8 @@ int wp_stack_run_until(struct wp_stack *s, uint64_t t_ns)
 		 * again at the same instant until everything settles.
 		 */
 		do {
-			next = s->backend.ops->step(&s->backend, now);
-		} while (run_cores(s));
-		for (uint32_t i = 0; i < s->ncpus; i++)
-			if (s->cpu[i].next_timer_ns < next)
-				next = s->cpu[i].next_timer_ns;
+			next = wp__stack_step(s, now, &worked);
+		} while (worked);
 		if (now >= t_ns)
 			return 0;
 		if (next <= now)

@@ -35,6 +35,7 @@ struct wp_stack {
 	struct wp_nic *nic;
 	struct wp_backend backend;
 	bool backend_open;
+	bool paired;              /* one of a pair: its clock is the pair's */
 	bool started;
 	struct wp_stack_rx rx[WP_MAX_CPUS];
 	/* What NAPI hands packets to. Default: account and consume (the
@@ -42,6 +43,23 @@ struct wp_stack {
 	wp_rx_handler_t rx_handler;
 	void *rx_ctx;
 };
+
+/*
+ * wp_stack_create with the backend attached to `peer` (the pair backend's
+ * wire end: wp_backend_config.peer). A stack built with a peer is paired:
+ * wp_stack_run_until refuses it; the pair steps it.
+ */
+struct wp_stack *wp__stack_create(const struct wp_stack_config *cfg,
+				  void *peer, char *err, size_t errlen);
+
+/*
+ * One pass at `now` (the clock already there): the firmware (frames due,
+ * moderation timers, TX), then every core until none has work left.
+ * *worked: a core did something, so it may have transmitted and the
+ * firmware must step again at this instant. Returns the stack's next
+ * event: the firmware's or a core timer's (WP_TIME_NEVER: none).
+ */
+uint64_t wp__stack_step(struct wp_stack *s, uint64_t now, bool *worked);
 
 /* Sum of every core's receive accounting. */
 void wp_stack_rx_totals(const struct wp_stack *s, struct wp_stack_rx *out);

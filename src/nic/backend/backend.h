@@ -50,6 +50,10 @@ struct wp_backend_config {
 	uint64_t linger_ns;       /* time after the last input frame (default 1 s) */
 	/* tap | afpacket | afxdp */
 	const char *ifname;
+	/* pair: the wire end this NIC attaches to. Set only by
+	 * wp_stack_pair_create (never from the command line), so a lone
+	 * stack with --backend pair is refused at open. */
+	void *peer;
 };
 
 struct wp_backend_ops {
