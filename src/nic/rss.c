@@ -33,11 +33,48 @@ static inline uint16_t get_be16(const uint8_t *p)
 	return (uint16_t)((uint16_t)p[0] << 8 | p[1]);
 }
 
+/* lut[i][b]: XOR of the hashes of b's set bits at offset i (rss.h). */
+static void rss_build_lut(struct wp_rss *rss)
+{
+	uint8_t in[WP_RSS_LUT_BYTES] = { 0 };
+
+	for (uint32_t i = 0; i < WP_RSS_LUT_BYTES; i++) {
+		uint32_t bit_hash[8];
+
+		for (uint32_t j = 0; j < 8; j++) {
+			in[i] = (uint8_t)(0x80u >> j);
+			bit_hash[j] = wp_toeplitz_hash(rss->key, in, i + 1);
+		}
+		in[i] = 0;
+		for (uint32_t b = 0; b < 256; b++) {
+			uint32_t h = 0;
+
+			for (uint32_t j = 0; j < 8; j++) {
+				if (b & (0x80u >> j))
+					h ^= bit_hash[j];
+			}
+			rss->lut[i][b] = h;
+		}
+	}
+}
+
 void wp_rss_init(struct wp_rss *rss, uint16_t nqueues)
 {
 	memcpy(rss->key, rss_default_key, sizeof(rss->key));
+	rss_build_lut(rss);
 	rss->nqueues = nqueues ? nqueues : 1;
 	wp_rss_set_equal(rss, rss->nqueues);
+}
+
+/* The hash of `len` input bytes placed at offset `at` of the input. */
+static uint32_t rss_hash_lut(const struct wp_rss *rss, uint32_t at,
+			     const uint8_t *in, uint32_t len)
+{
+	uint32_t h = 0;
+
+	for (uint32_t i = 0; i < len; i++)
+		h ^= rss->lut[at + i][in[i]];
+	return h;
 }
 
 /*
@@ -95,8 +132,7 @@ int wp_rss_set_equal(struct wp_rss *rss, uint16_t n)
 uint32_t wp_rss_hash_frame(const struct wp_rss *rss, const uint8_t *frame,
 			   uint32_t len, bool *l4)
 {
-	uint8_t input[12];
-	uint32_t off = ETH_HLEN, ihl, avail, tot_len, in_len = 8;
+	uint32_t off = ETH_HLEN, ihl, avail, tot_len, hash;
 	uint16_t proto, frag;
 	const uint8_t *ip;
 
@@ -124,14 +160,15 @@ uint32_t wp_rss_hash_frame(const struct wp_rss *rss, const uint8_t *frame,
 	if (tot_len < avail)
 		avail = tot_len;
 
-	memcpy(input, ip + 12, 8);
+	/* Input: saddr, daddr (contiguous at ip + 12), then the ports
+	 * (the first 4 bytes of TCP and UDP headers alike). */
+	hash = rss_hash_lut(rss, 0, ip + 12, 8);
 	frag = get_be16(ip + 6);
 	if ((ip[9] == PROTO_TCP || ip[9] == PROTO_UDP) &&
 	    !(frag & (IP_MF | IP_OFFSET)) && avail - ihl >= 4) {
-		memcpy(input + 8, ip + ihl, 4);
-		in_len = 12;
+		hash ^= rss_hash_lut(rss, 8, ip + ihl, 4);
 		if (l4)
 			*l4 = true;
 	}
-	return wp_toeplitz_hash(rss->key, input, in_len);
+	return hash;
 }

