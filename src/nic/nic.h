@@ -334,7 +334,8 @@ void wp_nic_tx_doorbell(struct wp_nic *nic, uint16_t q);
 /* Reclaim sent descriptors; returns how many. */
 uint32_t wp_nic_clean_tx(struct wp_nic *nic, uint16_t q);
 
-/* Frames waiting in RX queue q (DD set, not yet polled): ring occupancy. */
+/* Frames waiting in RX queue q (DD set, not yet polled): ring occupancy.
+ * Exact on the queue's cpu; a snapshot from any other thread. */
 uint32_t wp_nic_rx_pending(const struct wp_nic *nic, uint16_t q);
 
 #endif
