@@ -127,9 +127,11 @@ static void measure(const struct wp_bench_opts *opts, uint8_t *dst,
 
 static int wp_bench_csum(const struct wp_bench_opts *opts)
 {
-	/* 64-byte aligned, like a packet buffer's data start. */
-	uint8_t *src = aligned_alloc(64, MAX_SIZE + 64);
-	uint8_t *dst = aligned_alloc(64, MAX_SIZE + 64);
+	/* 64-byte aligned, like a packet buffer's data start; C11 wants the
+	 * size a multiple of the alignment. */
+	const size_t room = (MAX_SIZE + 64 + 63) & ~(size_t)63;
+	uint8_t *src = aligned_alloc(64, room);
+	uint8_t *dst = aligned_alloc(64, room);
 	uint64_t x = 0x9e3779b97f4a7c15ull;
 
 	if (!src || !dst) {
