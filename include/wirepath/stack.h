@@ -23,7 +23,8 @@ extern "C" {
 struct wp_stack;
 
 struct wp_stack_config {
-	const char *backend;        /* sim (default) | pcap */
+	const char *backend;        /* sim (default) | pcap | pair (only
+				     * through wp_stack_pair_create) */
 	uint16_t queues;            /* RX/TX queue pairs, each with a vector */
 	uint16_t cores;             /* core threads; vector q -> core q % cores */
 	uint32_t rx_ring, tx_ring;  /* descriptors per ring (ethtool -G) */

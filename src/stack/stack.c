@@ -91,7 +91,7 @@ static int check_config(const struct wp_stack_config *cfg, char *err,
 	}
 	if (!wp_backend_find(cfg->backend)) {
 		set_err(err, len,
-			"unknown backend '%s' (available: sim, pcap; try --backend sim)",
+			"unknown backend '%s' (available: sim, pair, pcap; try --backend sim)",
 			cfg->backend ? cfg->backend : "");
 		return -EINVAL;
 	}
@@ -150,6 +150,12 @@ struct wp_stack *wp__stack_create(const struct wp_stack_config *cfg,
 	ret = check_config(cfg, err, errlen);
 	if (ret)
 		goto out_errno;
+	if (!peer && strcmp(cfg->backend, "pair") == 0) {
+		set_err(err, errlen,
+			"pair needs two stacks: use wp_stack_pair_create (or wirepath bench)");
+		ret = -EINVAL;
+		goto out_errno;
+	}
 	nic_config_from(cfg, &nc);
 	ret = wp_nic_config_validate(&nc);
 	if (ret) {

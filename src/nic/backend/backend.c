@@ -13,6 +13,7 @@
 
 static const struct wp_backend_ops *const backends[] = {
 	&wp_backend_sim,
+	&wp_backend_pair,
 	&wp_backend_pcap,
 };
 

@@ -94,6 +94,7 @@ void wp_backend_close(struct wp_backend *be);
 
 extern const struct wp_backend_ops wp_backend_sim;
 extern const struct wp_backend_ops wp_backend_pcap;
+extern const struct wp_backend_ops wp_backend_pair;
 
 /* For backends: "wirepath: <name> backend: <message>" on stderr. */
 void wp__backend_err(const struct wp_backend *be, const char *fmt, ...)
