@@ -49,9 +49,9 @@
 extern "C" {
 #endif
 
-#define WP_PAIR_LIMIT_DEFAULT 1000	 /* frames in flight (netem's limit) */
+#define WP_PAIR_LIMIT_DEFAULT 1000 /* frames in flight (netem's limit) */
 #define WP_PAIR_LIMIT_MAX 16384
-#define WP_PAIR_TIME_MAX_NS 3600000000000ULL /* delay, jitter, reorder: 1 h */
+#define WP_PAIR_TIME_MAX_NS 3600000000000ULL  /* delay, jitter, reorder: 1 h */
 #define WP_PAIR_REORDER_DEFAULT_NS 1000000ULL /* 1 ms */
 #define WP_PAIR_WIRE_OVERHEAD 24 /* FCS 4 + preamble and SFD 8 + IFG 12 */
 #define WP_PAIR_FRAME_MIN 60	 /* shorter frames are padded on the wire */
@@ -63,15 +63,15 @@ enum wp_pair_dir {
 
 /* One direction of the wire. Percentages are 0..100 (fractions allowed). */
 struct wp_pair_link {
-	double loss_pct;       /* lost on the wire */
-	double duplicate_pct;  /* a second copy arrives right after it */
-	double reorder_pct;    /* held back reorder_ns: later frames overtake */
-	double corrupt_pct;    /* one bit of one byte flipped */
-	uint64_t delay_ns;     /* propagation delay */
-	uint64_t jitter_ns;    /* + uniform 0..jitter_ns; never reorders */
-	uint64_t reorder_ns;   /* hold-back of a reordered frame */
-	uint64_t rate_bps;     /* bits per second; 0: no serialization time */
-	uint32_t limit;        /* frames in flight, 1..WP_PAIR_LIMIT_MAX */
+	double loss_pct;      /* lost on the wire */
+	double duplicate_pct; /* a second copy arrives right after it */
+	double reorder_pct;   /* held back reorder_ns: later frames overtake */
+	double corrupt_pct;   /* one bit of one byte flipped */
+	uint64_t delay_ns;    /* propagation delay */
+	uint64_t jitter_ns;   /* + uniform 0..jitter_ns; never reorders */
+	uint64_t reorder_ns;  /* hold-back of a reordered frame */
+	uint64_t rate_bps;    /* bits per second; 0: no serialization time */
+	uint32_t limit;	      /* frames in flight, 1..WP_PAIR_LIMIT_MAX */
 };
 
 struct wp_pair_impairments {
@@ -83,14 +83,14 @@ struct wp_pair_impairments {
 struct wp_pair_stats {
 	uint64_t tx_packets, tx_bytes; /* taken from the sender's TX ring */
 	uint64_t lost;
-	uint64_t duplicated;  /* copies made (a copy may still be wire_full) */
-	uint64_t reordered;   /* frames held back */
+	uint64_t duplicated; /* copies made (a copy may still be wire_full) */
+	uint64_t reordered;  /* frames held back */
 	uint64_t corrupted;
-	uint64_t wire_full;   /* no room on the wire (limit): dropped */
-	uint64_t oversize;    /* longer than any frame the MTUs allow */
-	uint64_t delivered;   /* handed to the receiving NIC */
-	uint64_t rx_refused;  /* ... which refused it (ring full, length) */
-	uint64_t in_flight;   /* on the wire now */
+	uint64_t wire_full;  /* no room on the wire (limit): dropped */
+	uint64_t oversize;   /* longer than any frame the MTUs allow */
+	uint64_t delivered;  /* handed to the receiving NIC */
+	uint64_t rx_refused; /* ... which refused it (ring full, length) */
+	uint64_t in_flight;  /* on the wire now */
 };
 
 struct wp_stack_pair;
@@ -105,10 +105,9 @@ void wp_pair_impairments_default(struct wp_pair_impairments *imp);
  * both clocks start at 0. NULL with errno set and a message in err
  * naming the side or the knob at fault.
  */
-struct wp_stack_pair *wp_stack_pair_create(const struct wp_stack_config *a,
-					   const struct wp_stack_config *b,
-					   const struct wp_pair_impairments *imp,
-					   char *err, size_t errlen);
+struct wp_stack_pair *wp_stack_pair_create(
+	const struct wp_stack_config *a, const struct wp_stack_config *b,
+	const struct wp_pair_impairments *imp, char *err, size_t errlen);
 /* Both stacks (the pair owns them: never wp_stack_destroy them), then the
  * wire and whatever is still in flight. NULL: no-op. */
 void wp_stack_pair_destroy(struct wp_stack_pair *p);

@@ -51,10 +51,9 @@ static uint32_t frame_max(const struct wp_stack_config *a,
 	return mtu + WP_ETH_HLEN + WP_ETH_VLAN_HLEN;
 }
 
-struct wp_stack_pair *wp_stack_pair_create(const struct wp_stack_config *a,
-					   const struct wp_stack_config *b,
-					   const struct wp_pair_impairments *imp,
-					   char *err, size_t errlen)
+struct wp_stack_pair *wp_stack_pair_create(
+	const struct wp_stack_config *a, const struct wp_stack_config *b,
+	const struct wp_pair_impairments *imp, char *err, size_t errlen)
 {
 	const struct wp_stack_config *cfgs[2] = { a, b };
 	struct wp_pair_impairments def;
@@ -192,11 +191,16 @@ static void print_dir(FILE *out, const char *d, const struct wp_pair_stats *st)
 		const char *name;
 		uint64_t v;
 	} c[] = {
-		{ "tx_packets", st->tx_packets }, { "tx_bytes", st->tx_bytes },
-		{ "lost", st->lost },		  { "duplicated", st->duplicated },
-		{ "reordered", st->reordered },	  { "corrupted", st->corrupted },
-		{ "wire_full", st->wire_full },	  { "oversize", st->oversize },
-		{ "delivered", st->delivered },	  { "rx_refused", st->rx_refused },
+		{ "tx_packets", st->tx_packets },
+		{ "tx_bytes", st->tx_bytes },
+		{ "lost", st->lost },
+		{ "duplicated", st->duplicated },
+		{ "reordered", st->reordered },
+		{ "corrupted", st->corrupted },
+		{ "wire_full", st->wire_full },
+		{ "oversize", st->oversize },
+		{ "delivered", st->delivered },
+		{ "rx_refused", st->rx_refused },
 		{ "in_flight", st->in_flight },
 	};
 

@@ -29,9 +29,9 @@
 
 #define ETH_P_TEST 0x88b5
 #define MAGIC 0x77697265u /* "wire" */
-#define HDR_LEN 22        /* Ethernet + seq + magic */
+#define HDR_LEN 22	  /* Ethernet + seq + magic */
 #define MAX_CAP 40000
-#define MAX_KEEP 3000     /* frames whose bytes a capture keeps */
+#define MAX_KEEP 3000 /* frames whose bytes a capture keeps */
 #define FRAME_MAX 1514
 
 static const uint8_t mac_a[6] = { 0x02, 0, 0, 0, 0, 0x0a };
@@ -46,8 +46,8 @@ struct cap_entry {
 struct capture {
 	struct cap_entry *e;
 	uint32_t n;
-	uint32_t other;        /* frames that are not test frames */
-	bool keep;             /* keep bytes (any frame, in arrival order) */
+	uint32_t other; /* frames that are not test frames */
+	bool keep;	/* keep bytes (any frame, in arrival order) */
 	uint8_t (*bytes)[FRAME_MAX];
 	uint32_t nbytes;
 };
@@ -230,14 +230,13 @@ static void send_q(struct wp_stack *from, uint16_t q, const uint8_t *dst,
 		struct wp_skb *skb = wp_alloc_skb(from->nic->rxq[0].pool, len);
 
 		assert_non_null(skb);
-		frame_build(wp_skb_put(skb, len), len, dst, from->cfg.mac,
-			    seq);
+		frame_build(wp_skb_put(skb, len), len, dst, from->cfg.mac, seq);
 		assert_int_equal(wp_nic_xmit(from->nic, q, skb, i + 1 < n), 0);
 	}
 }
 
-static void send_frames(struct wp_stack *from, const uint8_t *dst, uint32_t first,
-		 uint32_t n)
+static void send_frames(struct wp_stack *from, const uint8_t *dst,
+			uint32_t first, uint32_t n)
 {
 	send_q(from, 0, dst, first, n, 0, false);
 }
@@ -314,23 +313,22 @@ static void backend_open_refusals(void **state)
 	assert_null(wp__pair_wire_end(w, 2));
 
 	wp_backend_config_default(&bc);
-	assert_int_equal(wp_backend_open(&be, &wp_backend_pair, nic, &vclock,
-					 &bc),
-			 -EINVAL);
+	assert_int_equal(
+		wp_backend_open(&be, &wp_backend_pair, nic, &vclock, &bc),
+		-EINVAL);
 	assert_null(nic->backend);
 	bc.peer = wp__pair_wire_end(w, 0);
-	assert_int_equal(wp_backend_open(&be, &wp_backend_pair, nic, &rclock,
-					 &bc),
-			 -EINVAL);
+	assert_int_equal(
+		wp_backend_open(&be, &wp_backend_pair, nic, &rclock, &bc),
+		-EINVAL);
 	assert_null(nic->backend);
-	assert_int_equal(wp_backend_open(&be, &wp_backend_pair, nic, &vclock,
-					 &bc),
-			 0);
+	assert_int_equal(
+		wp_backend_open(&be, &wp_backend_pair, nic, &vclock, &bc), 0);
 	assert_ptr_equal(nic->backend, &be);
 	/* one NIC per end */
-	assert_int_equal(wp_backend_open(&be2, &wp_backend_pair, nic2, &vclock,
-					 &bc),
-			 -EBUSY);
+	assert_int_equal(
+		wp_backend_open(&be2, &wp_backend_pair, nic2, &vclock, &bc),
+		-EBUSY);
 	assert_null(nic2->backend);
 	/* real time is not offered */
 	assert_int_equal(be.ops->start(&be), -ENOTSUP);
@@ -340,9 +338,8 @@ static void backend_open_refusals(void **state)
 	assert_int_equal(wp__pair_wire_next(w), WP_TIME_NEVER);
 	wp_backend_close(&be);
 	/* closed: the end is free again */
-	assert_int_equal(wp_backend_open(&be2, &wp_backend_pair, nic2, &vclock,
-					 &bc),
-			 0);
+	assert_int_equal(
+		wp_backend_open(&be2, &wp_backend_pair, nic2, &vclock, &bc), 0);
 	wp_backend_close(&be2);
 
 	wp__pair_wire_destroy(w);
@@ -487,9 +484,8 @@ static void frames_cross_both_ways(void **state)
 	assert_int_equal(ab.delivered, 100);
 	assert_int_equal(ba.tx_packets, 50);
 	assert_int_equal(ba.delivered, 50);
-	assert_int_equal(ab.lost + ab.duplicated + ab.reordered +
-				 ab.corrupted + ab.wire_full + ab.rx_refused +
-				 ab.in_flight,
+	assert_int_equal(ab.lost + ab.duplicated + ab.reordered + ab.corrupted +
+				 ab.wire_full + ab.rx_refused + ab.in_flight,
 			 0);
 	/* the NICs agree */
 	wp_nic_get_stats(r.b->nic, &ns);
@@ -542,8 +538,8 @@ static void delay_and_rate_set_arrival_times(void **state)
 	run_for(&r, 10 * WP_NSEC_PER_MSEC);
 	assert_int_equal(r.cb.n, 2);
 	assert_int_equal(r.cb.e[1].t - r.cb.e[0].t, 672 * WP_NSEC_PER_USEC);
-	assert_int_equal(r.cb.e[0].t,
-			 200 * WP_NSEC_PER_MSEC + 672 * WP_NSEC_PER_USEC + delay);
+	assert_int_equal(r.cb.e[0].t, 200 * WP_NSEC_PER_MSEC +
+					      672 * WP_NSEC_PER_USEC + delay);
 	rig_down(&r);
 }
 
@@ -966,7 +962,8 @@ static void replay_run(struct replay *out)
 		run_for(&r, 700 * WP_NSEC_PER_USEC);
 	}
 	run_for(&r, 10 * WP_NSEC_PER_MSEC);
-	out->h = hash_capture(&r.cb, hash_capture(&r.ca, 0xcbf29ce484222325ull));
+	out->h =
+		hash_capture(&r.cb, hash_capture(&r.ca, 0xcbf29ce484222325ull));
 	wp_stack_pair_get_stats(r.p, WP_PAIR_A_TO_B, &out->ab);
 	wp_stack_pair_get_stats(r.p, WP_PAIR_B_TO_A, &out->ba);
 	f = open_memstream(&out->text, &out->textlen);

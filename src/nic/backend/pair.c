@@ -47,12 +47,12 @@ struct link {
 	uint64_t busy_until; /* the transmitter serializes until then */
 	uint64_t last_t;     /* latest in-order arrival */
 	uint64_t seq;
-	uint32_t cap;        /* slots allocated: the creation limit */
+	uint32_t cap;	     /* slots allocated: the creation limit */
 	struct flight *heap; /* n frames in flight */
 	uint32_t n;
 	uint32_t *free_slots;
 	uint32_t nfree;
-	uint8_t *bufs;       /* cap * frame_max bytes */
+	uint8_t *bufs; /* cap * frame_max bytes */
 	struct wp_pair_stats st;
 };
 
@@ -146,8 +146,7 @@ static int check_time(const char *name, uint64_t v, char *err, size_t errlen)
 	return -EINVAL;
 }
 
-int wp__pair_link_check(const struct wp_pair_link *l, char *err,
-			size_t errlen)
+int wp__pair_link_check(const struct wp_pair_link *l, char *err, size_t errlen)
 {
 	int ret;
 
@@ -380,8 +379,8 @@ static void link_send(struct wp_pair_wire *w, struct link *l,
 /* --- the wire ------------------------------------------------------------ */
 
 /* wp__pair_link_check, the message saying which way the bad knob points. */
-static int check_dir(const char *name, const struct wp_pair_link *l,
-		     char *err, size_t errlen)
+static int check_dir(const char *name, const struct wp_pair_link *l, char *err,
+		     size_t errlen)
 {
 	char msg[160];
 	int ret = wp__pair_link_check(l, msg, sizeof(msg));
@@ -512,8 +511,9 @@ static int pair_open(struct wp_backend *be, const struct wp_backend_config *cfg)
 	struct end *e = cfg->peer;
 
 	if (!e) {
-		wp__backend_err(be, "needs two stacks: use wp_stack_pair_create "
-				    "(tests) or wirepath bench");
+		wp__backend_err(be,
+				"needs two stacks: use wp_stack_pair_create "
+				"(tests) or wirepath bench");
 		return -EINVAL;
 	}
 	if (!wp_clock_is_virtual(be->clock)) {
