@@ -5,10 +5,12 @@
  *
  * Frames: Ethernet II / IPv4 (DF, TTL 64) / UDP from WP_SIM_SRC_MAC and
  * 10.0.1.h:sport to the stack's dst_mac, dst_ip:dst_port. Flow i (of
- * `flows`) has host h = 1 + i % 254 and sport = 1024 + (off + i) % 64512,
- * off drawn from the seed: distinct 5-tuples for every i < 65536 (two
- * flows with one sport are 64512 apart, and 64512 % 254 != 0), so RSS
- * spreads them. Frame n belongs to flow n % flows.
+ * `flows`) has host h = 1 + i % 254 and sport = 1024 + (off + 7919 i) %
+ * 64512, off drawn from the seed: i -> 7919 i is a bijection mod 64512
+ * (7919 is a prime that does not divide it), so two flows with one sport
+ * are 64512 apart, and 64512 % 254 != 0: distinct 5-tuples for every
+ * i < 65536. The multiplier also breaks Toeplitz's GF(2) linearity, so
+ * RSS spreads the flows over the queues. Frame n belongs to flow n % flows.
  *
  * Payload: the sequence number n and the departure time in ns (both
  * 64-bit, network order), then filler drawn from the seed. The IPv4 ID is
