@@ -22,6 +22,8 @@ extern "C" {
 
 struct wp_stack;
 
+#define WP_STACK_STATIC_ARP_MAX 16
+
 struct wp_stack_config {
 	const char *backend;        /* sim (default) | pcap | pair (only
 				     * through wp_stack_pair_create) */
@@ -33,6 +35,14 @@ struct wp_stack_config {
 	uint32_t addr;              /* IPv4, host order */
 	uint8_t prefix_len;
 	uint32_t gw;                /* 0: none */
+	bool vlan_drop;             /* drop 802.1Q-tagged frames (default:
+				     * strip the tag) */
+	uint32_t nstatic_arp;       /* static neighbours (ip neigh ...
+				     * nud permanent) */
+	struct {
+		uint32_t ip;
+		uint8_t mac[6];
+	} static_arp[WP_STACK_STATIC_ARP_MAX];
 	uint32_t rx_usecs;          /* ethtool -C */
 	uint32_t rx_frames;
 	bool adaptive_rx;

@@ -33,6 +33,7 @@
 	X(ARP_BAD, "arp_bad")                                                \
 	X(ARP_QUEUE_FULL, "arp_queue_full")                                  \
 	X(ARP_FAILED, "arp_failed")                                          \
+	X(NEIGH_CREATEFAIL, "neigh_createfail")   /* table full */          \
 	/* IPv4 */                                                           \
 	X(IP_HDR, "ip_hdr")                                                  \
 	X(IP_CSUM, "ip_csum")                                                \
@@ -48,6 +49,8 @@
 	X(NETFILTER, "netfilter")                                            \
 	X(NO_ROUTE, "no_route")                                              \
 	X(FRAG_NEEDED, "frag_needed")                                        \
+	X(IP_FRAG_DUP, "ip_frag_dup")             /* exact duplicate */     \
+	X(SUBMIT_QUEUE_FULL, "submit_queue_full") /* wp_net_submit */       \
 	/* ICMP */                                                           \
 	X(ICMP_BAD, "icmp_bad")                                              \
 	X(ICMP_CSUM, "icmp_csum")                                            \

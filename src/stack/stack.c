@@ -49,30 +49,22 @@ void wp_stack_config_default(struct wp_stack_config *cfg)
 }
 
 /*
- * Until the protocol stack takes over, the top of the device half
- * accounts each packet (count, bytes, DMA-to-handoff latency) and frees it.
+ * The top of the device half: every packet NAPI hands up is accounted
+ * (count, bytes, DMA-to-handoff latency) on its core, then the batch goes
+ * to the protocol layer.
  */
-static void stack_rx_sink(void *ctx, struct wp_napi *napi,
-			  struct wp_skb_queue *skbs)
+static void stack_rx(void *ctx, struct wp_napi *napi, struct wp_skb_queue *skbs)
 {
 	struct wp_stack *s = ctx;
 	struct wp_stack_rx *rx = &s->rx[napi->cpu->id];
 	uint64_t now = wp_clock_now(&s->clock);
-	struct wp_skb *skb;
 
-	while ((skb = wp_skb_dequeue(skbs))) {
+	for (struct wp_skb *skb = skbs->head; skb; skb = skb->next) {
 		rx->packets++;
 		rx->bytes += skb->len;
 		wp_hist_record(&rx->latency,
 			       now > skb->tstamp ? now - skb->tstamp : 0);
-		wp_consume_skb(skb);
 	}
-}
-
-static void stack_rx(void *ctx, struct wp_napi *napi, struct wp_skb_queue *skbs)
-{
-	struct wp_stack *s = ctx;
-
 	s->rx_handler(s->rx_ctx, napi, skbs);
 }
 
@@ -87,6 +79,17 @@ static int check_config(const struct wp_stack_config *cfg, char *err,
 	if (cfg->cores < 1 || cfg->cores > WP_MAX_CPUS) {
 		set_err(err, len, "--cores %u: must be 1..%u", cfg->cores,
 			WP_MAX_CPUS);
+		return -EINVAL;
+	}
+	if (cfg->cores > cfg->queues) {
+		set_err(err, len,
+			"--cores %u is more than --queues %u: each core transmits on a queue of its own; use --queues %u or more",
+			cfg->cores, cfg->queues, cfg->cores);
+		return -EINVAL;
+	}
+	if (cfg->nstatic_arp > WP_STACK_STATIC_ARP_MAX) {
+		set_err(err, len, "at most %u static ARP entries",
+			WP_STACK_STATIC_ARP_MAX);
 		return -EINVAL;
 	}
 	if (!wp_backend_find(cfg->backend)) {
@@ -111,6 +114,24 @@ static void nic_config_from(const struct wp_stack_config *cfg,
 	nc->coalesce.rx_usecs = cfg->rx_usecs;
 	nc->coalesce.rx_frames = cfg->rx_frames;
 	nc->coalesce.adaptive_rx = cfg->adaptive_rx;
+}
+
+static void net_config_from(const struct wp_stack_config *cfg,
+			    struct wp_net_config *nc)
+{
+	wp_net_config_default(nc);
+	memcpy(nc->mac, cfg->mac, 6);
+	nc->addr = cfg->addr;
+	nc->prefix_len = cfg->prefix_len;
+	nc->gw = cfg->gw;
+	nc->mtu = cfg->mtu;
+	nc->vlan_accept = !cfg->vlan_drop;
+	nc->seed = cfg->seed;
+	nc->nstatic_arp = cfg->nstatic_arp;
+	for (uint32_t i = 0; i < cfg->nstatic_arp; i++) {
+		nc->static_arp[i].ip = cfg->static_arp[i].ip;
+		memcpy(nc->static_arp[i].mac, cfg->static_arp[i].mac, 6);
+	}
 }
 
 static void backend_config_from(const struct wp_stack_config *cfg,
@@ -142,6 +163,7 @@ struct wp_stack *wp__stack_create(const struct wp_stack_config *cfg,
 				  void *peer, char *err, size_t errlen)
 {
 	struct wp_nic_config nc;
+	struct wp_net_config netc;
 	struct wp_backend_config bc;
 	struct wp_stack *s;
 	int ret;
@@ -186,8 +208,6 @@ struct wp_stack *wp__stack_create(const struct wp_stack_config *cfg,
 		wp_hist_init(&s->rx[i].latency);
 	}
 	wp_irq_table_init(&s->irqs, s->cpus, s->ncpus);
-	s->rx_handler = stack_rx_sink;
-	s->rx_ctx = s;
 
 	s->nic = wp_nic_create(&nc, &s->clock, &s->irqs, s->cpus, s->ncpus,
 			       stack_rx, s);
@@ -197,6 +217,23 @@ struct wp_stack *wp__stack_create(const struct wp_stack_config *cfg,
 		goto out_free_cpus;
 	}
 
+	net_config_from(cfg, &netc);
+	s->net = wp_net_create(&netc, &s->clock, &s->sysctl, s->nic, s->cpus,
+			       s->ncpus);
+	if (!s->net) {
+		ret = -errno;
+		if (errno == EINVAL)
+			set_err(err, errlen,
+				"bad address settings: --addr needs a unicast address and a prefix length 1..32, --gw an address on that subnet, --static-arp unicast addresses and MACs");
+		else
+			set_err(err, errlen,
+				"cannot create the protocol layer: %s",
+				strerror(errno));
+		goto out_destroy_nic;
+	}
+	s->rx_handler = wp_netif_receive_skb_list;
+	s->rx_ctx = s->net;
+
 	backend_config_from(cfg, &bc);
 	bc.peer = peer;
 	s->paired = peer != NULL;
@@ -205,11 +242,13 @@ struct wp_stack *wp__stack_create(const struct wp_stack_config *cfg,
 	if (ret) {
 		set_err(err, errlen, "backend %s: %s (see the message above)",
 			cfg->backend, strerror(-ret));
-		goto out_destroy_nic;
+		goto out_destroy_net;
 	}
 	s->backend_open = true;
 	return s;
 
+out_destroy_net:
+	wp_net_destroy(s->net);
 out_destroy_nic:
 	wp_nic_destroy(s->nic);
 out_free_cpus:
@@ -221,6 +260,19 @@ out_errno:
 	return NULL;
 }
 
+static int stack_net_start(struct wp_stack *s)
+{
+	int ret;
+
+	if (s->net_started)
+		return 0;
+	ret = wp_net_start(s->net);
+	if (ret)
+		return ret;
+	s->net_started = true;
+	return 0;
+}
+
 int wp_stack_start(struct wp_stack *s)
 {
 	uint32_t i;
@@ -228,6 +280,10 @@ int wp_stack_start(struct wp_stack *s)
 
 	if (s->started || s->cfg.virtual_time)
 		return -EINVAL;
+	/* The protocol layer's hooks go in before the threads start. */
+	ret = stack_net_start(s);
+	if (ret)
+		return ret;
 	for (i = 0; i < s->ncpus; i++) {
 		ret = wp_cpu_start(&s->cpu[i]);
 		if (ret)
@@ -269,6 +325,9 @@ void wp_stack_destroy(struct wp_stack *s)
 	if (!s)
 		return;
 	wp_stack_stop(s);
+	/* What the protocol layer holds goes back to the NIC's pools
+	 * before the NIC checks they are whole. */
+	wp_net_destroy(s->net);
 	if (s->backend_open)
 		wp_backend_close(&s->backend);
 	wp_nic_destroy(s->nic);
@@ -291,11 +350,29 @@ static bool run_cores(struct wp_stack *s)
 	return any;
 }
 
+/* TX tail registers, summed: they move when a core rings a doorbell. */
+static uint64_t tx_tails(const struct wp_stack *s)
+{
+	uint64_t sum = 0;
+
+	for (uint16_t q = 0; q < s->nic->cfg.nqueues; q++)
+		sum += atomic_load_explicit(&s->nic->txq[q].tdt,
+					    memory_order_acquire);
+	return sum;
+}
+
 uint64_t wp__stack_step(struct wp_stack *s, uint64_t now, bool *worked)
 {
-	uint64_t next = s->backend.ops->step(&s->backend, now);
+	uint64_t next, tails;
 
+	stack_net_start(s);
+	next = s->backend.ops->step(&s->backend, now);
+	tails = tx_tails(s);
+	/* Work done in core hooks (timers, the submit queue) is not
+	 * softirq work, but what it transmitted must leave at this
+	 * instant too: a moved TX tail counts as work. */
 	*worked = run_cores(s);
+	*worked |= tx_tails(s) != tails;
 	for (uint32_t i = 0; i < s->ncpus; i++)
 		if (s->cpu[i].next_timer_ns < next)
 			next = s->cpu[i].next_timer_ns;

@@ -15,6 +15,7 @@
 #include "irq/irq.h"
 #include "napi/napi.h"
 #include "nic/backend/backend.h"
+#include "net/net.h"
 #include "nic/nic.h"
 
 /* Per-core receive accounting at the top of the device half. */
@@ -38,8 +39,10 @@ struct wp_stack {
 	bool paired;              /* one of a pair: its clock is the pair's */
 	bool started;
 	struct wp_stack_rx rx[WP_MAX_CPUS];
-	/* What NAPI hands packets to. Default: account and consume (the
-	 * device half alone); the protocol stack replaces it. */
+	struct wp_net *net;       /* the protocol layer */
+	bool net_started;
+	/* What NAPI hands packets to, after the accounting above: the
+	 * protocol layer (wp_netif_receive_skb_list). */
 	wp_rx_handler_t rx_handler;
 	void *rx_ctx;
 };
