@@ -32,7 +32,10 @@
  * Threads: firmware calls (wp_nic_rx_*, wp_nic_tx_fw_*, wp_nic_coalesce_tick)
  * come from the backend's thread (one RX firmware thread per NIC; TX
  * firmware may run on it or inside tx_kick on the queue's cpu); driver
- * calls from the queue's cpu. Ring-size and queue-count changes stop the
+ * calls from the queue's cpu. Firmware may instead run one thread per
+ * queue if each touches only its own queue: wp_nic_rx_slot/commit/abort/
+ * missed, wp_nic_coalesce_tick_queue and wp_nic_tx_fw_* on q (never
+ * wp_nic_rx_frame, whose RSS picks the queue, nor wp_nic_coalesce_tick). Ring-size and queue-count changes stop the
  * queue (napi_disable, firmware quiesced), rebuild it and restart it;
  * frames arriving meanwhile are dropped and counted (rx_missed_errors),
  * as an ifdown/ifup would. Frames already in the ring when it stops are
@@ -302,6 +305,9 @@ void wp_nic_rx_missed(struct wp_nic *nic, uint16_t q);
 
 /* Fire expired moderation timers; returns the next deadline (or NEVER). */
 uint64_t wp_nic_coalesce_tick(struct wp_nic *nic, uint64_t now);
+/* The same for queue q alone: for firmware with one thread per queue. */
+uint64_t wp_nic_coalesce_tick_queue(struct wp_nic *nic, uint16_t q,
+				    uint64_t now);
 
 /*
  * Firmware TX: the next frame to send on queue q (between TDH and TDT), or

@@ -260,9 +260,28 @@ void wp_nic_rx_missed(struct wp_nic *nic, uint16_t q)
 }
 
 /*
- * Fire every expired moderation timer. A queue that is stopped is
- * skipped: its pending frames were discarded with its ring.
+ * Fire queue rxq's moderation timer if it expired; its next deadline. A
+ * queue that is stopped is skipped: its pending frames were discarded
+ * with its ring.
  */
+static uint64_t coal_tick(struct wp_rx_queue *rxq, uint64_t now)
+{
+	bool held = rxq->fw_slot_open;
+
+	if (!held && !fw_enter(rxq))
+		return WP_TIME_NEVER;
+	wp__nic_coal_sync(rxq);
+	if (rxq->coal_deadline <= now) {
+		if (wp_coalesce_timer(&rxq->coal, now))
+			fw_fire(rxq, now);
+		else
+			rxq->coal_deadline = wp_coalesce_deadline(&rxq->coal);
+	}
+	if (!held)
+		fw_leave(rxq);
+	return rxq->coal_deadline;
+}
+
 uint64_t wp_nic_coalesce_tick(struct wp_nic *nic, uint64_t now)
 {
 	uint64_t next = WP_TIME_NEVER;
@@ -270,25 +289,20 @@ uint64_t wp_nic_coalesce_tick(struct wp_nic *nic, uint64_t now)
 	if (!nic)
 		return next;
 	for (uint16_t q = 0; q < nic->cfg.nqueues; q++) {
-		struct wp_rx_queue *rxq = &nic->rxq[q];
-		bool held = rxq->fw_slot_open;
+		uint64_t d = coal_tick(&nic->rxq[q], now);
 
-		if (!held && !fw_enter(rxq))
-			continue;
-		wp__nic_coal_sync(rxq);
-		if (rxq->coal_deadline <= now) {
-			if (wp_coalesce_timer(&rxq->coal, now))
-				fw_fire(rxq, now);
-			else
-				rxq->coal_deadline =
-					wp_coalesce_deadline(&rxq->coal);
-		}
-		if (rxq->coal_deadline < next)
-			next = rxq->coal_deadline;
-		if (!held)
-			fw_leave(rxq);
+		if (d < next)
+			next = d;
 	}
 	return next;
+}
+
+uint64_t wp_nic_coalesce_tick_queue(struct wp_nic *nic, uint16_t q,
+				    uint64_t now)
+{
+	struct wp_rx_queue *rxq = fw_queue(nic, q);
+
+	return rxq ? coal_tick(rxq, now) : WP_TIME_NEVER;
 }
 
 /* --- top half ------------------------------------------------------------ */
