@@ -698,7 +698,8 @@ static void duplication_sends_second_copies(void **state)
 	for (uint32_t s = 0; s < 2000; s++)
 		assert_true(count[s] == 1 || count[s] == 2);
 	wp_stack_pair_get_stats(r.p, WP_PAIR_A_TO_B, &st);
-	assert_int_equal(st.duplicated, twice);
+	/* other frames (the protocol layer's) may have been copied too */
+	assert_int_equal(st.duplicated, twice + r.cb.other - extra(&r, r.a));
 	assert_int_equal(r.cb.n, 2000 + twice);
 	assert_int_equal(st.delivered, r.cb.n + r.cb.other);
 	/* binomial(2000, 0.2) = 400, sd 18 */
@@ -940,7 +941,8 @@ static void link_changes_while_running(void **state)
 		assert_int_equal(r.cb.e[i].t, WP_NSEC_PER_MSEC);
 	}
 	wp_stack_pair_get_stats(r.p, WP_PAIR_A_TO_B, &st);
-	assert_int_equal(st.lost, 10 + extra(&r, r.a));
+	/* and any other frame sent after the change (none get through) */
+	assert_int_equal(st.lost, 10 + extra(&r, r.a) - r.cb.other);
 
 	/* a smaller limit holds at once; the buffers stay as they were */
 	l.loss_pct = 0;
