@@ -703,6 +703,9 @@ static void skb_free(struct wp_skb *skb)
 	struct pool_head *h = skb_to_head(skb);
 	uint8_t *buf = skb->head;
 
+	/* A sampled packet's journey ends here: file its record first. */
+	if (wp_unlikely(skb->stamps && skb->stamps->done))
+		skb->stamps->done(skb);
 	if (skb->cloned) {
 		struct pool_shinfo *sh = pool_shinfo(pool, buf);
 
@@ -738,6 +741,10 @@ void wp_kfree_skb_reason(struct wp_skb *skb, enum wp_drop_reason reason)
 	if (!skb)
 		return;
 	wp_drop_count(reason);
+	if (wp_unlikely(skb->stamps)) {
+		skb->stamps->dropped = true;
+		skb->stamps->drop_reason = (uint16_t)reason;
+	}
 	if (!skb_unref(skb))
 		return;
 	skb_free(skb);

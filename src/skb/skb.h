@@ -51,9 +51,22 @@ enum wp_stamp {
 	WP_STAMP__MAX
 };
 
+struct wp_skb;
+
 struct wp_skb_stamps {
 	uint64_t ns[WP_STAMP__MAX]; /* 0: stage not reached */
 	uint32_t wake_kind;         /* which wake function ran (sock layer) */
+	uint16_t drop_reason;       /* set by wp_kfree_skb_reason */
+	bool dropped;               /* let go by wp_kfree_skb_reason */
+	/*
+	 * The sampler's (src/trace): called once, on the thread that drops
+	 * the last reference, before the descriptor is recycled, so the
+	 * record can be filed. NULL: nothing is filed. A clone copies the
+	 * stamps, done and priv included: each copy files its own record.
+	 */
+	void (*done)(struct wp_skb *skb);
+	void *done_ctx;
+	_Alignas(8) uint8_t priv[48]; /* the sampler's description */
 };
 
 struct wp_skb {
@@ -190,7 +203,8 @@ void wp_consume_skb(struct wp_skb *skb);
 
 /*
  * A drop: counts `reason` (core/drop.h) once per call, then releases the
- * reference as wp_consume_skb does. NULL: no-op, nothing counted.
+ * reference as wp_consume_skb does; a sampled skb keeps the reason in its
+ * stamps for its trace record. NULL: no-op, nothing counted.
  */
 void wp_kfree_skb_reason(struct wp_skb *skb, enum wp_drop_reason reason);
 
