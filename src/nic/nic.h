@@ -75,6 +75,7 @@
 #include "napi/napi.h"
 #include "nic/rss.h"
 #include "skb/pool.h"
+#include "trace/trace.h"
 
 #define WP_NIC_MAX_QUEUES 16
 #define WP_RING_MIN 64
@@ -164,6 +165,7 @@ struct wp_rx_queue {
 	struct wp_irq_vector *irq;
 	pthread_t pool_owner;        /* thread the pool was last handed to */
 	uint32_t grow_pending;       /* buffers the next poll adds to the pool */
+	uint64_t irq_ns;             /* last top half, while tracing (src/trace) */
 	_Atomic bool up;
 	struct wp_rxq_stats stats;   /* firmware fields: missed, length_errors */
 };
@@ -219,6 +221,8 @@ struct wp_nic {
 	bool down;                   /* wp_nic_down: control path only */
 	struct wp_rx_queue rxq[WP_NIC_MAX_QUEUES];
 	struct wp_tx_queue txq[WP_NIC_MAX_QUEUES];
+	struct wp_trace *trace;      /* sampling and taps; NULL: none. Set
+				      * before the queues run, never after */
 	wp_rx_handler_t rx_handler;  /* what NAPI hands packets to */
 	void *rx_ctx;
 };

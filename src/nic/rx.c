@@ -313,6 +313,9 @@ void wp__nic_irq(struct wp_irq_vector *v, void *arg)
 	struct wp_rx_queue *rxq = arg;
 
 	wp__stat_add(&rxq->stats.irqs, 1);
+	/* The IRQ stamp of the frames this poll will pick (src/trace). */
+	if (wp_unlikely(wp_trace_active(rxq->nic->trace)))
+		rxq->irq_ns = wp_clock_now(rxq->nic->clock);
 	wp_irq_mask(v);
 	wp_napi_schedule(&rxq->napi);
 }
@@ -425,11 +428,17 @@ void wp__nic_rx_reset(struct wp_rx_queue *rxq, bool keep_bufs, uint64_t now)
 /* One DD descriptor: wrap its buffer in an skb and hand it up. True if
  * it went up (not dropped). */
 static bool rx_one(struct wp_rx_queue *rxq, struct wp_rx_desc *d, uint32_t slot,
-		   uint16_t status, uint64_t *bytes)
+		   uint16_t status, uint64_t *bytes, struct wp_trace_poll *tp)
 {
 	uint32_t len = d->len;
 	struct wp_skb *skb;
+	bool sampled = false;
 
+	/* Tracing: the wire tap and the sampler see the frame as DMA'd. */
+	if (wp_unlikely(tp->tc))
+		sampled = wp_trace_rx_pick(
+			tp, (const uint8_t *)rxq->bufs[slot] + WP_SKB_HEADROOM,
+			len, d->tstamp);
 	skb = wp_build_skb(rxq->pool, rxq->bufs[slot], WP_SKB_HEADROOM, len);
 	if (wp_unlikely(!skb)) {
 		/* No skb head left: the frame is lost, the buffer stays in
@@ -443,6 +452,8 @@ static bool rx_one(struct wp_rx_queue *rxq, struct wp_rx_desc *d, uint32_t slot,
 	skb->l4_hash = (status & WP_RXD_STAT_L4) != 0;
 	skb->queue_mapping = rxq->index;
 	skb->tstamp = d->tstamp;
+	if (wp_unlikely(sampled))
+		wp_trace_rx_sampled(tp, skb);
 	if (wp_unlikely(status & RXD_ERR_MASK)) {
 		wp__stat_add(&rxq->stats.desc_errors, 1);
 		wp_kfree_skb_reason(skb, WP_DROP_RX_DESC_ERROR);
@@ -458,6 +469,7 @@ int wp_nic_napi_poll(struct wp_napi *napi, int budget)
 	struct wp_rx_queue *rxq = napi->priv;
 	uint64_t bytes = 0;
 	uint32_t delivered = 0;
+	struct wp_trace_poll tp;
 	int work = 0;
 
 	/* A core thread started after the NIC was built: the pool is ours
@@ -473,6 +485,8 @@ int wp_nic_napi_poll(struct wp_napi *napi, int budget)
 	wp__stat_add(&rxq->stats.polls, 1);
 
 	wp__nic_tx_clean(&rxq->nic->txq[rxq->index]);
+	wp_trace_poll_begin(&tp, rxq->nic->trace, (uint32_t)rxq->napi.cpu->id,
+			    rxq->index, rxq->irq_ns);
 
 	while (work < budget) {
 		uint32_t slot = rxq->next_to_clean & rxq->mask;
@@ -483,7 +497,7 @@ int wp_nic_napi_poll(struct wp_napi *napi, int budget)
 
 		if (!(status & WP_RXD_STAT_DD))
 			break;
-		delivered += rx_one(rxq, d, slot, status, &bytes);
+		delivered += rx_one(rxq, d, slot, status, &bytes, &tp);
 		atomic_store_explicit(&d->status, 0, memory_order_relaxed);
 		rxq->next_to_clean++;
 		work++;

@@ -91,6 +91,11 @@ int wp_nic_xmit(struct wp_nic *nic, uint16_t q, struct wp_skb *skb, bool more)
 	d->cmd = WP_TXD_CMD_EOP | WP_TXD_CMD_RS;
 	atomic_store_explicit(&d->status, 0, memory_order_relaxed);
 	txq->skbs[slot] = skb;
+	if (wp_unlikely(wp_trace_tap_on(nic->trace, WP_TAP_WIRE)))
+		wp_trace_tap(wp_trace_cpu(nic->trace,
+					  (uint32_t)nic->rxq[q].napi.cpu->id),
+			     WP_TAP_WIRE, skb->data, skb->len,
+			     wp_clock_now(nic->clock), true);
 	txq->next_to_use++;
 	txq->pending_doorbell++;
 	if (!more || txq->pending_doorbell >= WP_NIC_TX_DOORBELL_BATCH)
