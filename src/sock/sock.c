@@ -7,6 +7,7 @@
 
 #include "core/sysctl.h"
 #include "sock/fd.h"
+#include "trace/trace.h"
 
 /* Linux SOCK_STREAM and SOCK_SEQPACKET: the connection-based types. */
 #define SOCK_TYPE_STREAM 1
@@ -110,6 +111,7 @@ int wp_sock_queue_rcv_skb(struct wp_sock *sk, struct wp_skb *skb)
 	}
 	skb->sk = sk;
 	wp_skb_queue_tail(&sk->sk_receive_queue, skb);
+	wp_trace_tap_socket(skb); /* under the lock: no reader frees it */
 	/* release: a lock-free poll that sees the charge sees the skb. */
 	atomic_fetch_add_explicit(&sk->sk_rmem_alloc, truesize,
 				  memory_order_release);
