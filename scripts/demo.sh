@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 
 scripts/deps.sh
 dir=$(scripts/build.sh release)
-exec "$dir/wirepath" demo "$@"
+exec "$dir/tools/wirepath" demo "$@"
