@@ -25,13 +25,20 @@ struct wp_stack;
 #define WP_STACK_STATIC_ARP_MAX 16
 
 struct wp_stack_config {
-	const char *backend;        /* sim (default) | pcap | pair (only
-				     * through wp_stack_pair_create) */
+	const char *backend;        /* sim (default) | pcap | tap | afpacket
+				     * | pair (only through
+				     * wp_stack_pair_create) */
 	uint16_t queues;            /* RX/TX queue pairs, each with a vector */
 	uint16_t cores;             /* core threads; vector q -> core q % cores */
 	uint32_t rx_ring, tx_ring;  /* descriptors per ring (ethtool -G) */
 	uint32_t mtu;
 	uint8_t mac[6];
+	bool mac_set;               /* mac given (--mac). If not, tap and
+				     * afpacket choose: the interface's own
+				     * (afpacket), a seeded locally
+				     * administered one (tap). After create,
+				     * the stack's MAC and MTU are the ones
+				     * in use (wp_stack_get_link) */
 	uint32_t addr;              /* IPv4, host order */
 	uint8_t prefix_len;
 	uint32_t gw;                /* 0: none */
@@ -72,6 +79,14 @@ void wp_stack_config_default(struct wp_stack_config *cfg);
 struct wp_stack *wp_stack_create(const struct wp_stack_config *cfg,
 				 char *err, size_t errlen);
 void wp_stack_destroy(struct wp_stack *s);
+
+/*
+ * The MAC and MTU the stack uses on its wire: the configuration's, unless
+ * the backend chose (tap, afpacket: see mac_set) or lowered the MTU to
+ * the interface's (afpacket). The protocol layer takes them from here.
+ */
+void wp_stack_get_link(const struct wp_stack *s, uint8_t mac[6],
+		       uint32_t *mtu);
 
 /* Real time: start core threads, then the backend's firmware. */
 int wp_stack_start(struct wp_stack *s);

@@ -94,7 +94,7 @@ static int check_config(const struct wp_stack_config *cfg, char *err,
 	}
 	if (!wp_backend_find(cfg->backend)) {
 		set_err(err, len,
-			"unknown backend '%s' (available: sim, pair, pcap; try --backend sim)",
+			"unknown backend '%s' (available: sim, pair, pcap, tap, afpacket; try --backend sim)",
 			cfg->backend ? cfg->backend : "");
 		return -EINVAL;
 	}
@@ -146,6 +146,7 @@ static void backend_config_from(const struct wp_stack_config *cfg,
 	bc->replay_pcap = cfg->replay_pcap;
 	bc->seed = cfg->seed;
 	memcpy(bc->dst_mac, cfg->mac, 6);
+	bc->mac_set = cfg->mac_set;
 	bc->dst_ip = cfg->addr;
 	bc->pcap_in = cfg->pcap_in;
 	bc->pcap_out = cfg->pcap_out;
@@ -217,7 +218,24 @@ struct wp_stack *wp__stack_create(const struct wp_stack_config *cfg,
 		goto out_free_cpus;
 	}
 
-	net_config_from(cfg, &netc);
+	backend_config_from(cfg, &bc);
+	bc.peer = peer;
+	s->paired = peer != NULL;
+	ret = wp_backend_open(&s->backend, wp_backend_find(cfg->backend),
+			      s->nic, &s->clock, &bc);
+	if (ret) {
+		set_err(err, errlen, "backend %s: %s (see the message above)",
+			cfg->backend, strerror(-ret));
+		goto out_destroy_nic;
+	}
+	s->backend_open = true;
+	/* A backend on a real interface may have chosen the MAC (tap,
+	 * afpacket) or lowered the MTU (afpacket): the protocol layer
+	 * uses what the wire does. */
+	memcpy(s->cfg.mac, s->nic->cfg.mac, 6);
+	s->cfg.mtu = s->nic->cfg.mtu;
+
+	net_config_from(&s->cfg, &netc);
 	s->net = wp_net_create(&netc, &s->clock, &s->sysctl, s->nic, s->cpus,
 			       s->ncpus);
 	if (!s->net) {
@@ -229,26 +247,14 @@ struct wp_stack *wp__stack_create(const struct wp_stack_config *cfg,
 			set_err(err, errlen,
 				"cannot create the protocol layer: %s",
 				strerror(errno));
-		goto out_destroy_nic;
+		goto out_close_backend;
 	}
 	s->rx_handler = wp_netif_receive_skb_list;
 	s->rx_ctx = s->net;
-
-	backend_config_from(cfg, &bc);
-	bc.peer = peer;
-	s->paired = peer != NULL;
-	ret = wp_backend_open(&s->backend, wp_backend_find(cfg->backend),
-			      s->nic, &s->clock, &bc);
-	if (ret) {
-		set_err(err, errlen, "backend %s: %s (see the message above)",
-			cfg->backend, strerror(-ret));
-		goto out_destroy_net;
-	}
-	s->backend_open = true;
 	return s;
 
-out_destroy_net:
-	wp_net_destroy(s->net);
+out_close_backend:
+	wp_backend_close(&s->backend);
 out_destroy_nic:
 	wp_nic_destroy(s->nic);
 out_free_cpus:
@@ -403,6 +409,15 @@ int wp_stack_run_until(struct wp_stack *s, uint64_t t_ns)
 			next = now + 1;
 		wp_clock_set(&s->clock, next < t_ns ? next : t_ns);
 	}
+}
+
+void wp_stack_get_link(const struct wp_stack *s, uint8_t mac[6],
+		       uint32_t *mtu)
+{
+	if (mac)
+		memcpy(mac, s->cfg.mac, 6);
+	if (mtu)
+		*mtu = s->cfg.mtu;
 }
 
 uint64_t wp_stack_now(const struct wp_stack *s)

@@ -15,6 +15,8 @@ static const struct wp_backend_ops *const backends[] = {
 	&wp_backend_sim,
 	&wp_backend_pair,
 	&wp_backend_pcap,
+	&wp_backend_tap,
+	&wp_backend_afpacket,
 };
 
 void wp_backend_config_default(struct wp_backend_config *cfg)
@@ -72,6 +74,22 @@ void wp_backend_close(struct wp_backend *be)
 	if (be->nic && be->nic->backend == be)
 		be->nic->backend = NULL;
 	memset(be, 0, sizeof(*be));
+}
+
+void wp_backend_report(struct wp_backend *be, FILE *out)
+{
+	if (!be || !be->ops)
+		return;
+	fprintf(out, "     backend: %s\n", be->ops->name);
+	if (be->ops->report) {
+		be->ops->report(be, out);
+		return;
+	}
+	fprintf(out, "     frames_in: %llu\n     frames_out: %llu\n",
+		(unsigned long long)__atomic_load_n(&be->frames_in,
+						    __ATOMIC_RELAXED),
+		(unsigned long long)__atomic_load_n(&be->frames_out,
+						    __ATOMIC_RELAXED));
 }
 
 void wp__backend_err(const struct wp_backend *be, const char *fmt, ...)

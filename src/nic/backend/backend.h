@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/clock.h"
 
@@ -43,13 +44,15 @@ struct wp_backend_config {
 	uint64_t seed;            /* generator seed */
 	uint8_t dst_mac[6];       /* the stack's MAC and address: generated */
 	uint32_t dst_ip;          /*   frames are addressed to it (host order) */
+	bool mac_set;             /* dst_mac came from --mac: tap and afpacket
+				   * use it instead of choosing their own */
 	uint16_t dst_port;        /* UDP port generated frames go to (default 9) */
 	/* pcap */
 	const char *pcap_in;
 	const char *pcap_out;
 	uint64_t linger_ns;       /* time after the last input frame (default 1 s) */
 	/* tap | afpacket | afxdp */
-	const char *ifname;
+	const char *ifname;       /* --if NAME */
 	/* pair: the wire end this NIC attaches to. Set only by
 	 * wp_stack_pair_create (never from the command line), so a lone
 	 * stack with --backend pair is refused at open. */
@@ -70,6 +73,9 @@ struct wp_backend_ops {
 	 * next step() sends: step again after the cores ran. */
 	void (*tx_kick)(struct wp_backend *be, uint16_t q);
 	bool (*done)(struct wp_backend *be);        /* input exhausted (pcap) */
+	/* Optional: what the wire is and its firmware counters, one
+	 * "     name: value" line each (ethtool -i and -S style). */
+	void (*report)(struct wp_backend *be, FILE *out);
 };
 
 struct wp_backend {
@@ -86,15 +92,24 @@ void wp_backend_config_default(struct wp_backend_config *cfg);
 /* NULL if no backend has that name (or it was built without its library). */
 const struct wp_backend_ops *wp_backend_find(const char *name);
 
-/* Attach a backend to a NIC: nic->backend = be, be->nic = nic; then open. */
+/*
+ * Attach a backend to a NIC: nic->backend = be, be->nic = nic; then open.
+ * A backend on a real interface may set the NIC's MAC (nic->cfg.mac) at
+ * open: the address the stack must use on that wire.
+ */
 int wp_backend_open(struct wp_backend *be, const struct wp_backend_ops *ops,
 		    struct wp_nic *nic, struct wp_clock *clock,
 		    const struct wp_backend_config *cfg);
 void wp_backend_close(struct wp_backend *be);
 
+/* "     backend: NAME" and the backend's report, or its frame counts. */
+void wp_backend_report(struct wp_backend *be, FILE *out);
+
 extern const struct wp_backend_ops wp_backend_sim;
 extern const struct wp_backend_ops wp_backend_pcap;
 extern const struct wp_backend_ops wp_backend_pair;
+extern const struct wp_backend_ops wp_backend_tap;
+extern const struct wp_backend_ops wp_backend_afpacket;
 
 /* For backends: "wirepath: <name> backend: <message>" on stderr. */
 void wp__backend_err(const struct wp_backend *be, const char *fmt, ...)
