@@ -350,9 +350,11 @@ static struct wp_udp_sock *udp_lookup_locked(struct wp_udp_slot *s,
 	if (best && nreuse > 1) {
 		/* SO_REUSEPORT group: the flow hash picks one member, the
 		 * same one for every datagram of the flow. */
-		uint32_t k = (wp__net_hash32(saddr ^ wp__net_hash32(daddr)) ^
-			      ((uint32_t)sport << 16 | dport)) %
-			     nreuse;
+		uint32_t k =
+			wp__net_hash32(
+				wp__net_hash32(saddr ^ wp__net_hash32(daddr)) ^
+				((uint32_t)sport << 16 | dport)) %
+			nreuse;
 
 		for (struct wp_udp_sock *u = s->head; u; u = u->hnext) {
 			if (!u->reuseport || udp_score(u, saddr, sport, daddr,
@@ -396,6 +398,9 @@ static void udp_queue_rcv(struct wp_net_cpu *pc, struct wp_udp_sock *usk,
 		WP_MIB_INC(pc, UdpInDatagrams);
 	} else if (ret == -ENOMEM) {
 		WP_MIB_INC(pc, UdpRcvbufErrors);
+		WP_MIB_INC(pc, UdpInErrors);
+	} else {
+		/* Closed between the lookup and the queueing. */
 		WP_MIB_INC(pc, UdpInErrors);
 	}
 }
