@@ -421,6 +421,7 @@ struct wt_cap {
 	_Atomic uint64_t flow_moved;	       /* a flow seen on two queues */
 	_Atomic uint8_t seen[WT_SEEN_MAX];     /* times each seq arrived */
 	_Atomic uint64_t last_latency_ns;      /* DMA -> handler, last frame */
+	_Atomic uint16_t last_tci;	       /* of the last tagged frame */
 };
 
 struct wt_txgen {
@@ -457,6 +458,7 @@ static inline void wt_cap_rx(void *ctx, struct wp_napi *napi,
 		if (skb->len >= 18 && wt_get16(skb->data + 12) == ETH_P_8021Q) {
 			off = 18;
 			atomic_fetch_add(&c->tagged, 1);
+			atomic_store(&c->last_tci, wt_get16(skb->data + 14));
 		}
 		r = wt_parse(skb->data, skb->len, off, &seq, &flow);
 		if (r == 0) {
