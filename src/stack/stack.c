@@ -51,19 +51,35 @@ void wp_stack_config_default(struct wp_stack_config *cfg)
 /*
  * The top of the device half: every packet NAPI hands up is accounted
  * (count, bytes, DMA-to-handoff latency) on its core, then the batch goes
- * to the protocol layer.
+ * to the protocol layer. The gro capture tap sees the batch here; while
+ * a socket capture runs, this thread is bound to its core's trace
+ * context for the batch, so the socket tap deep inside finds its ring.
  */
 static void stack_rx(void *ctx, struct wp_napi *napi, struct wp_skb_queue *skbs)
 {
 	struct wp_stack *s = ctx;
 	struct wp_stack_rx *rx = &s->rx[napi->cpu->id];
+	struct wp_trace_cpu *tc =
+		wp_trace_cpu(s->trace, (uint32_t)napi->cpu->id);
 	uint64_t now = wp_clock_now(&s->clock);
+	bool tap = wp_trace_tap_on(s->trace, WP_TAP_GRO);
 
 	for (struct wp_skb *skb = skbs->head; skb; skb = skb->next) {
 		rx->packets++;
 		rx->bytes += skb->len;
 		wp_hist_record(&rx->latency,
 			       now > skb->tstamp ? now - skb->tstamp : 0);
+		if (wp_unlikely(tap))
+			wp_trace_tap(tc, WP_TAP_GRO, skb->data, skb->len, now,
+				     false);
+	}
+	if (wp_unlikely(atomic_load_explicit(&wp__trace_socket_taps,
+					     memory_order_relaxed))) {
+		struct wp_trace_cpu *old = wp_trace_bind(tc);
+
+		s->rx_handler(s->rx_ctx, napi, skbs);
+		wp_trace_bind(old);
+		return;
 	}
 	s->rx_handler(s->rx_ctx, napi, skbs);
 }
@@ -209,14 +225,25 @@ struct wp_stack *wp__stack_create(const struct wp_stack_config *cfg,
 		wp_hist_init(&s->rx[i].latency);
 	}
 	wp_irq_table_init(&s->irqs, s->cpus, s->ncpus);
+	s->trace = wp_trace_create(&s->clock, s->ncpus);
+	if (!s->trace) {
+		ret = -errno;
+		set_err(err, errlen, "cannot create the trace collector: %s",
+			strerror(errno));
+		goto out_free_cpus;
+	}
+	/* Background sampling feeds `wirepath stat latency`. */
+	wp_trace_set_filter(s->trace, &(struct wp_trace_filter){
+					      .every = WP_STACK_TRACE_EVERY });
 
 	s->nic = wp_nic_create(&nc, &s->clock, &s->irqs, s->cpus, s->ncpus,
 			       stack_rx, s);
 	if (!s->nic) {
 		ret = -errno;
 		set_err(err, errlen, "cannot create the NIC: %s", strerror(errno));
-		goto out_free_cpus;
+		goto out_destroy_trace;
 	}
+	s->nic->trace = s->trace;
 
 	backend_config_from(cfg, &bc);
 	bc.peer = peer;
@@ -257,6 +284,8 @@ out_close_backend:
 	wp_backend_close(&s->backend);
 out_destroy_nic:
 	wp_nic_destroy(s->nic);
+out_destroy_trace:
+	wp_trace_destroy(s->trace);
 out_free_cpus:
 	for (uint32_t i = 0; i < s->ncpus; i++)
 		wp_cpu_destroy(&s->cpu[i]);
@@ -337,6 +366,8 @@ void wp_stack_destroy(struct wp_stack *s)
 	if (s->backend_open)
 		wp_backend_close(&s->backend);
 	wp_nic_destroy(s->nic);
+	/* Last: a sampled skb files its record here when it goes. */
+	wp_trace_destroy(s->trace);
 	for (uint32_t i = 0; i < s->ncpus; i++)
 		wp_cpu_destroy(&s->cpu[i]);
 	free(s);

@@ -17,6 +17,14 @@
 #include "nic/backend/backend.h"
 #include "net/net.h"
 #include "nic/nic.h"
+#include "trace/trace.h"
+
+/*
+ * Background sampling: 1 received packet in this many per core carries
+ * stamps, so `wirepath stat latency` has data without anyone asking; a
+ * `wirepath trace` session replaces the filter while it runs.
+ */
+#define WP_STACK_TRACE_EVERY 1024
 
 /* Per-core receive accounting at the top of the device half. */
 struct wp_stack_rx {
@@ -40,6 +48,7 @@ struct wp_stack {
 	bool started;
 	struct wp_stack_rx rx[WP_MAX_CPUS];
 	struct wp_net *net;       /* the protocol layer */
+	struct wp_trace *trace;   /* sampling, stage latency, capture taps */
 	bool net_started;
 	/* What NAPI hands packets to, after the accounting above: the
 	 * protocol layer (wp_netif_receive_skb_list). */
