@@ -317,6 +317,60 @@ static void kernel_ring_overflow_is_counted(void **state)
 	wt_rig_destroy(r);
 }
 
+/*
+ * The link goes down and up under a running stack: the sockets get
+ * ENETDOWN (POLLERR), the kernel hooks them in again on up, and frames
+ * flow as before. Then the interface is deleted: said once, no busy loop.
+ */
+static void link_down_up_then_deleted(void **state)
+{
+	struct wp_stack_config c;
+	struct wt_errcap cap;
+	uint8_t f[200], mac[6], pmac[6];
+	uint64_t wakeups;
+	struct wt_rig *r;
+	int ks;
+
+	WT_REQUIRE();
+	assert_int_equal(ip_cmd("ip link add wpx0 type veth peer name wpx1 && "
+				"ip link set wpx0 up && ip link set wpx1 up"),
+			 0);
+	wt_config(&c, "afpacket", "wpx1", 2);
+	r = wt_rig_create(&c);
+	wt_rig_start(r);
+	wp_stack_get_link(r->s, mac, NULL);
+	wt_if_mac("wpx0", pmac);
+	ks = wt_ksock("wpx0");
+	for (int round = 0; round < 3; round++) {
+		for (uint32_t i = 0; i < 20; i++) {
+			uint32_t seq = (uint32_t)round * 20 + i;
+
+			wt_frame(f, 200, mac, pmac, seq, (uint16_t)i);
+			wt_ksend(ks, f, 200);
+		}
+		assert_true(wt_wait_ge_a(&r->cap->frames,
+					 ((uint64_t)round + 1) * 20, 3000));
+		wt_if_set_up("wpx1", false);
+		wt_sleep_us(20000);
+		wt_if_set_up("wpx1", true);
+		wt_sleep_us(20000);
+	}
+	assert_int_equal(atomic_load(&r->cap->bad), 0);
+	assert_true(wt_report_u64(r->s, "fw_link_events") >= 3);
+	wt_kclose(ks);
+
+	wt_errcap_begin(&cap);
+	assert_int_equal(ip_cmd("ip link del wpx0"), 0);
+	wt_sleep_us(50000);
+	wakeups = wt_report_u64(r->s, "fw_wakeups");
+	wt_sleep_us(100000);
+	assert_true(wt_report_u64(r->s, "fw_wakeups") - wakeups < 10);
+	wp_stack_stop(r->s);
+	assert_non_null(strstr(wt_errcap_end(&cap), "the interface is gone"));
+	assert_true(wt_report_has(r->s, "link: gone"));
+	wt_rig_destroy(r);
+}
+
 /* --- checksums a local sender left to its NIC -------------------------------
  */
 
@@ -504,6 +558,8 @@ int main(void)
 					  wt_teardown),
 		cmocka_unit_test_teardown(fanout_spreads_flows, wt_teardown),
 		cmocka_unit_test_teardown(kernel_ring_overflow_is_counted,
+					  wt_teardown),
+		cmocka_unit_test_teardown(link_down_up_then_deleted,
 					  wt_teardown),
 		cmocka_unit_test_teardown(partial_checksums_are_completed,
 					  wt_teardown),

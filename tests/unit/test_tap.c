@@ -506,6 +506,46 @@ static void start_stop_cycles(void **state)
 	wt_rig_destroy(r);
 }
 
+/*
+ * The device deleted under a running stack (ip link del): the firmware
+ * says so once, stops polling the dead fd (no busy loop), counts what it
+ * can no longer send, and the stack still stops and frees cleanly.
+ */
+static void device_deleted_while_running(void **state)
+{
+	struct wp_stack_config c;
+	struct wt_errcap cap;
+	uint64_t wakeups;
+	uint8_t kmac[6];
+	struct wt_rig *r;
+
+	WT_REQUIRE();
+	if (system("ip -V >/dev/null 2>&1") != 0) {
+		print_message("[   SKIP   ] needs iproute2's ip\n");
+		skip();
+	}
+	wt_config(&c, "tap", "wpgone0", 1);
+	r = wt_rig_create(&c);
+	wt_rig_start(r);
+	kernel_mac("wpgone0", kmac);
+	assert_true(wt_wait_ge(&r->s->backend.frames_out, 1, 2000));
+	wt_errcap_begin(&cap);
+	assert_int_equal(system("ip link del wpgone0"), 0);
+	wt_sleep_us(50000);
+	wakeups = wt_report_u64(r->s, "fw_wakeups");
+	wt_sleep_us(100000);
+	/* Idle: the dead fd is out of the poll set. */
+	assert_true(wt_report_u64(r->s, "fw_wakeups") - wakeups < 10);
+	wt_rig_send(r, 0, kmac, 10);
+	assert_true(wt_wait_ge(&r->s->backend.frames_out, 11, 2000));
+	wp_stack_stop(r->s);
+	assert_non_null(strstr(wt_errcap_end(&cap), "the TAP device is gone"));
+	assert_int_equal(wt_report_u64(r->s, "fw_tx_errors"), 10);
+	assert_true(wt_report_has(r->s, "link: gone"));
+	wt_rig_destroy(r);
+	assert_false(wt_if_exists("wpgone0"));
+}
+
 /* --- an existing device --------------------------------------------------- */
 
 static void existing_tap_is_attached_and_left(void **state)
@@ -674,6 +714,8 @@ int main(void)
 		cmocka_unit_test_teardown(nic_down_up_while_running,
 					  wt_teardown),
 		cmocka_unit_test_teardown(start_stop_cycles, wt_teardown),
+		cmocka_unit_test_teardown(device_deleted_while_running,
+					  wt_teardown),
 		cmocka_unit_test_teardown(existing_tap_is_attached_and_left,
 					  wt_teardown),
 		cmocka_unit_test_teardown(refusals_name_the_fix, wt_teardown),

@@ -117,6 +117,7 @@ struct afp_queue {
 	uint64_t tx_frames, tx_bytes;
 	uint64_t tx_errors;    /* the kernel refused the batch */
 	uint64_t tx_ring_full; /* waits for a free ring frame */
+	uint64_t link_events;  /* socket errors: the link went down */
 	uint64_t wakeups;
 };
 
@@ -612,6 +613,28 @@ static void queue_gone(struct afp_queue *aq, int err)
 				aq->a->ifname, strerror(err));
 }
 
+/*
+ * POLLERR: the kernel set the socket's error. ENETDOWN (the link went
+ * down) is an event: taking the error clears it, and the kernel hooks
+ * the socket in again when the link comes up. The interface gone (its
+ * index no longer names it): nothing more will come. False if gone.
+ */
+static bool socket_error(struct afp_queue *aq)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	/* Reading SO_ERROR clears it; its value says no more than the
+	 * index does. */
+	getsockopt(aq->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	if (wp__netdev_index(aq->a->ifname) == aq->a->ifindex) {
+		wp__fw_count(&aq->link_events, 1);
+		return true;
+	}
+	queue_gone(aq, ENODEV);
+	return false;
+}
+
 /* Frames the kernel dropped for want of ring space since the last look:
  * each one a frame this NIC missed. Reading resets the kernel's count. */
 static void take_kernel_drops(struct afp_queue *aq)
@@ -906,10 +929,9 @@ static void *afp_thread(void *arg)
 		/* A block is only ever handed over with a wake-up, but one
 		 * batch may leave blocks behind: look every time round. */
 		afp_rx(aq);
-		if (pfd[0].revents & (POLLERR | POLLNVAL)) {
-			queue_gone(aq, ENXIO);
+		if ((pfd[0].revents & (POLLERR | POLLNVAL)) &&
+		    !socket_error(aq))
 			pfd[0].fd = -1;
-		}
 	}
 	/* Doorbells rung before stop() are honoured, once. */
 	afp_tx(aq);
@@ -1064,6 +1086,8 @@ static void afp_report(struct wp_backend *be, FILE *out)
 		sum.tx_bytes += wp__fw_read(&aq->tx_bytes);
 		sum.tx_errors += wp__fw_read(&aq->tx_errors);
 		sum.tx_ring_full += wp__fw_read(&aq->tx_ring_full);
+		sum.link_events += wp__fw_read(&aq->link_events);
+		sum.wakeups += wp__fw_read(&aq->wakeups);
 	}
 	wp__report_u64(out, "fw_rx_frames", sum.rx_frames);
 	wp__report_u64(out, "fw_rx_bytes", sum.rx_bytes);
@@ -1079,6 +1103,8 @@ static void afp_report(struct wp_backend *be, FILE *out)
 	wp__report_u64(out, "fw_tx_bytes", sum.tx_bytes);
 	wp__report_u64(out, "fw_tx_errors", sum.tx_errors);
 	wp__report_u64(out, "fw_tx_ring_full", sum.tx_ring_full);
+	wp__report_u64(out, "fw_link_events", sum.link_events);
+	wp__report_u64(out, "fw_wakeups", sum.wakeups);
 }
 
 const struct wp_backend_ops wp_backend_afpacket = {

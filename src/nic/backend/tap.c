@@ -529,7 +529,7 @@ static void tap_rx(struct tap_queue *tq)
 				wp_nic_rx_abort(nic, tq->q);
 			if (err == EAGAIN || err == EINTR)
 				break;
-			if (err == EBADFD || err == ENXIO || err == EIO)
+			if (err == EBADFD) /* detached: the device is gone */
 				queue_gone(tq, err);
 			else
 				wp__fw_count(&tq->rx_errors, 1);
@@ -727,7 +727,7 @@ static void tap_report(struct wp_backend *be, FILE *out)
 	struct tap *t = be->priv;
 	char m[WP_MAC_STR_LEN];
 	uint64_t rx = 0, rxb = 0, miss = 0, over = 0, rxe = 0;
-	uint64_t tx = 0, txb = 0, txe = 0;
+	uint64_t tx = 0, txb = 0, txe = 0, wake = 0;
 	short flags = 0;
 
 	if (!t)
@@ -761,6 +761,7 @@ static void tap_report(struct wp_backend *be, FILE *out)
 		tx += wp__fw_read(&tq->tx_frames);
 		txb += wp__fw_read(&tq->tx_bytes);
 		txe += wp__fw_read(&tq->tx_errors);
+		wake += wp__fw_read(&tq->wakeups);
 	}
 	wp__report_u64(out, "fw_rx_frames", rx);
 	wp__report_u64(out, "fw_rx_bytes", rxb);
@@ -770,6 +771,7 @@ static void tap_report(struct wp_backend *be, FILE *out)
 	wp__report_u64(out, "fw_tx_frames", tx);
 	wp__report_u64(out, "fw_tx_bytes", txb);
 	wp__report_u64(out, "fw_tx_errors", txe);
+	wp__report_u64(out, "fw_wakeups", wake);
 }
 
 const struct wp_backend_ops wp_backend_tap = {
