@@ -67,6 +67,7 @@ struct pool_chunk {
 	struct pool_head *heads;
 	struct wp_skb_stamps *stamps;
 	uint32_t nbufs, nheads;
+	bool ext; /* bufs is the caller's memory: never freed here */
 };
 
 struct wp_pool {
@@ -85,8 +86,11 @@ struct wp_pool {
 	/* --- read-mostly: geometry, ownership ---------------------------- */
 	pthread_t owner wp_cacheline_aligned;
 	uint32_t buf_size;   /* data room: skb->end */
-	uint32_t shinfo_off; /* buf_size rounded up to a cache line */
-	uint32_t buf_stride; /* shinfo_off + one line for the shinfo */
+	/* Buffer to shared info: buf_size rounded up to a cache line, or
+	 * -WP_POOL_EXT_BUF_OFFSET (the frame's first line) when ext. */
+	int32_t shinfo_off;
+	uint32_t buf_stride; /* shinfo_off + one line; ext: the frame size */
+	bool ext;	     /* wp_pool_create_ext: fixed memory */
 	/*
 	 * Exact divisibility test by buf_stride = odd << shift, without a
 	 * division (Hacker's Delight 10-17): n is a multiple of `odd` iff
@@ -315,7 +319,8 @@ static void remote_push_buf(struct wp_pool *pool, void *buf)
 
 static void chunk_free(struct pool_chunk *c)
 {
-	free(c->bufs);
+	if (!c->ext)
+		free(c->bufs);
 	free(c->heads);
 	free(c->stamps);
 }
@@ -335,8 +340,11 @@ static uint64_t inverse_odd(uint64_t d)
  * needs (including caches big enough for the new totals), then commit.
  * On failure nothing has changed. The buffers are written once here so
  * their pages are faulted in on the control path, not on the first DMA.
+ * ext: the buffers are the caller's, starting at ext (only each shared
+ * info is written: the rest may hold what the caller put there).
  */
-static int pool_add_chunk(struct wp_pool *pool, uint32_t nbufs, uint32_t nheads)
+static int pool_add_chunk_at(struct wp_pool *pool, uint32_t nbufs,
+			     uint32_t nheads, uint8_t *ext)
 {
 	struct pool_chunk c = { 0 }, *chunks = NULL;
 	void **bcache = NULL;
@@ -353,7 +361,10 @@ static int pool_add_chunk(struct wp_pool *pool, uint32_t nbufs, uint32_t nheads)
 	bytes = (size_t)nbufs * pool->buf_stride;
 
 	/* Biggest first: an impossible size fails before we take the rest. */
-	if (posix_memalign((void **)&c.bufs, WP_CACHELINE, bytes))
+	c.ext = ext != NULL;
+	if (c.ext)
+		c.bufs = ext;
+	else if (posix_memalign((void **)&c.bufs, WP_CACHELINE, bytes))
 		return -ENOMEM;
 	if (posix_memalign((void **)&c.heads, WP_CACHELINE,
 			   (size_t)nheads * sizeof(*c.heads)))
@@ -371,7 +382,8 @@ static int pool_add_chunk(struct wp_pool *pool, uint32_t nbufs, uint32_t nheads)
 	c.nheads = nheads;
 	c.bufs_lo = (uintptr_t)c.bufs;
 	c.bufs_hi = c.bufs_lo + bytes;
-	memset(c.bufs, 0, bytes);
+	if (!c.ext)
+		memset(c.bufs, 0, bytes);
 	memset(c.heads, 0, (size_t)nheads * sizeof(*c.heads));
 
 	/* Commit: nothing below can fail. */
@@ -417,16 +429,61 @@ out_free:
 	return -ENOMEM;
 }
 
+static int pool_add_chunk(struct wp_pool *pool, uint32_t nbufs, uint32_t nheads)
+{
+	return pool_add_chunk_at(pool, nbufs, nheads, NULL);
+}
+
 static uint32_t align_up(uint32_t v, uint32_t a)
 {
 	return (v + a - 1) & ~(a - 1);
 }
 
+/* Descriptors for nbufs buffers: as configured, or a quarter more. */
+static int pool_nheads(const struct wp_pool_config *cfg, uint32_t *nheads)
+{
+	*nheads = cfg->nheads;
+	if (*nheads)
+		return 0;
+	if (cfg->nbufs > UINT32_MAX - cfg->nbufs / 4)
+		return -EINVAL;
+	*nheads = cfg->nbufs + cfg->nbufs / 4;
+	return 0;
+}
+
+/*
+ * The pool with its geometry and no chunk yet. stride must be a multiple
+ * of the cache line (shared infos are line aligned).
+ */
+static struct wp_pool *pool_new(const struct wp_pool_config *cfg,
+				uint32_t buf_size, int32_t shinfo_off,
+				uint32_t stride)
+{
+	struct wp_pool *pool;
+	uint64_t odd;
+
+	if (posix_memalign((void **)&pool, WP_CACHELINE, sizeof(*pool)))
+		return NULL;
+	memset(pool, 0, sizeof(*pool));
+	atomic_init(&pool->rheads, NULL);
+	atomic_init(&pool->rbufs, NULL);
+	pool->owner = pthread_self();
+	pool->buf_size = buf_size;
+	pool->shinfo_off = shinfo_off;
+	pool->buf_stride = stride;
+	pool->stride_shift = (unsigned)__builtin_ctz(pool->buf_stride);
+	odd = pool->buf_stride >> pool->stride_shift;
+	pool->stride_inv = inverse_odd(odd);
+	pool->stride_lim = UINT64_MAX / odd;
+	snprintf(pool->name, sizeof(pool->name), "%s",
+		 cfg->name ? cfg->name : "");
+	return pool;
+}
+
 struct wp_pool *wp_pool_create(const struct wp_pool_config *cfg)
 {
 	struct wp_pool *pool;
-	uint32_t buf_size, nheads;
-	uint64_t odd;
+	uint32_t buf_size, nheads, shinfo_off;
 	int ret;
 
 	if (!cfg || cfg->nbufs == 0) {
@@ -435,38 +492,56 @@ struct wp_pool *wp_pool_create(const struct wp_pool_config *cfg)
 	}
 	buf_size = cfg->buf_size ? cfg->buf_size : WP_POOL_BUF_SIZE;
 	if (buf_size < WP_POOL_BUF_SIZE_MIN ||
-	    buf_size > WP_POOL_BUF_SIZE_MAX) {
+	    buf_size > WP_POOL_BUF_SIZE_MAX || pool_nheads(cfg, &nheads)) {
 		errno = EINVAL;
 		return NULL;
 	}
-	nheads = cfg->nheads;
-	if (!nheads) {
-		if (cfg->nbufs > UINT32_MAX - cfg->nbufs / 4) {
-			errno = EINVAL;
-			return NULL;
-		}
-		nheads = cfg->nbufs + cfg->nbufs / 4;
-	}
-
-	if (posix_memalign((void **)&pool, WP_CACHELINE, sizeof(*pool))) {
+	shinfo_off = align_up(buf_size, WP_CACHELINE);
+	pool = pool_new(cfg, buf_size, (int32_t)shinfo_off,
+			shinfo_off + WP_CACHELINE);
+	if (!pool) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	memset(pool, 0, sizeof(*pool));
-	atomic_init(&pool->rheads, NULL);
-	atomic_init(&pool->rbufs, NULL);
-	pool->owner = pthread_self();
-	pool->buf_size = buf_size;
-	pool->shinfo_off = align_up(buf_size, WP_CACHELINE);
-	pool->buf_stride = pool->shinfo_off + WP_CACHELINE;
-	pool->stride_shift = (unsigned)__builtin_ctz(pool->buf_stride);
-	odd = pool->buf_stride >> pool->stride_shift;
-	pool->stride_inv = inverse_odd(odd);
-	pool->stride_lim = UINT64_MAX / odd;
-	snprintf(pool->name, sizeof(pool->name), "%s",
-		 cfg->name ? cfg->name : "");
-
 	ret = pool_add_chunk(pool, cfg->nbufs, nheads);
+	if (ret) {
+		free(pool);
+		errno = -ret;
+		return NULL;
+	}
+	return pool;
+}
+
+struct wp_pool *wp_pool_create_ext(const struct wp_pool_config *cfg, void *mem,
+				   size_t len)
+{
+	uint32_t frame, nheads;
+	struct wp_pool *pool;
+	int ret;
+
+	if (!cfg || cfg->nbufs == 0 || !mem ||
+	    ((uintptr_t)mem & (WP_CACHELINE - 1))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	frame = cfg->buf_size;
+	if (frame < WP_POOL_EXT_FRAME_MIN || frame > WP_POOL_EXT_FRAME_MAX ||
+	    (frame & (frame - 1)) || len / frame < cfg->nbufs ||
+	    pool_nheads(cfg, &nheads)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	/* The shared info is the frame's first line: the kernel writes from
+	 * XDP_PACKET_HEADROOM on, never before. */
+	pool = pool_new(cfg, frame - WP_POOL_EXT_BUF_OFFSET,
+			-WP_POOL_EXT_BUF_OFFSET, frame);
+	if (!pool) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	pool->ext = true;
+	ret = pool_add_chunk_at(pool, cfg->nbufs, nheads,
+				(uint8_t *)mem + WP_POOL_EXT_BUF_OFFSET);
 	if (ret) {
 		free(pool);
 		errno = -ret;
@@ -501,6 +576,8 @@ int wp_pool_grow(struct wp_pool *pool, uint32_t nbufs)
 {
 	if (nbufs == 0)
 		return 0;
+	if (pool->ext)
+		return -ENOMEM;
 	if (nbufs > UINT32_MAX - nbufs / 4)
 		return -ENOMEM;
 	return pool_add_chunk(pool, nbufs, nbufs + nbufs / 4);

@@ -21,6 +21,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "skb/skb.h"
@@ -55,6 +56,41 @@ struct wp_pool_stats {
  */
 struct wp_pool *wp_pool_create(const struct wp_pool_config *cfg);
 
+/*
+ * External memory (an AF_XDP UMEM): a pool whose buffers are frames of
+ * memory the caller owns, so a frame the kernel wrote becomes an skb
+ * without a copy. Each frame of `frame_size` bytes is laid out as
+ *
+ *   0                 64                128          256            frame_size
+ *   | shared info     | unused          | headroom   | data ...          |
+ *                                       ^ buffer     ^ WP_POOL_EXT_HEADROOM
+ *
+ * The buffer (what RX descriptors point at, skb->head) starts
+ * WP_POOL_EXT_BUF_OFFSET into its frame, so WP_SKB_HEADROOM later the
+ * data begins at XDP_PACKET_HEADROOM, where the kernel writes a frame;
+ * the data room runs to the frame's end, exactly what the kernel may
+ * fill. The shared info sits in the first line, which the kernel never
+ * writes (it is the XDP headroom). Buffer i is frame i: the buffer at
+ * mem + i * frame_size + WP_POOL_EXT_BUF_OFFSET.
+ */
+#define WP_POOL_EXT_HEADROOM 256 /* XDP_PACKET_HEADROOM */
+#define WP_POOL_EXT_BUF_OFFSET (WP_POOL_EXT_HEADROOM - WP_SKB_HEADROOM)
+#define WP_POOL_EXT_FRAME_MIN 2048
+#define WP_POOL_EXT_FRAME_MAX 65536
+
+/*
+ * Create a pool over cfg->nbufs frames at mem. cfg->buf_size is the frame
+ * size here: a power of two in [WP_POOL_EXT_FRAME_MIN,
+ * WP_POOL_EXT_FRAME_MAX]; wp_pool_buf_size() then answers
+ * frame_size - WP_POOL_EXT_BUF_OFFSET. mem must be aligned to a cache line
+ * and nbufs frames must fit in len. Descriptors are allocated as for
+ * wp_pool_create(). The memory stays the caller's: wp_pool_destroy() does
+ * not free it, and it must outlive the pool. Such a pool cannot grow
+ * (wp_pool_grow: -ENOMEM). NULL with errno EINVAL or ENOMEM.
+ */
+struct wp_pool *wp_pool_create_ext(const struct wp_pool_config *cfg, void *mem,
+				   size_t len);
+
 /* Frees the memory. Buffers still out are leaked to the caller's fault:
  * tests call wp_pool_is_whole() first. NULL: no-op. */
 void wp_pool_destroy(struct wp_pool *pool);
@@ -72,7 +108,8 @@ void wp_pool_set_owner_thread(struct wp_pool *pool, pthread_t thread);
 /*
  * Control path only, owner quiesced (queue stopped): add n buffers and
  * n + n/4 descriptors in a new chunk, e.g. before a ring grows
- * (ethtool -G). 0 or -ENOMEM (nothing changes).
+ * (ethtool -G). 0 or -ENOMEM (nothing changes; always for an external
+ * pool, whose memory is fixed).
  */
 int wp_pool_grow(struct wp_pool *pool, uint32_t nbufs);
 
