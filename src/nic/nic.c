@@ -438,6 +438,44 @@ int wp_nic_up(struct wp_nic *nic)
 	return 0;
 }
 
+/* --- a pool from the backend --------------------------------------------- */
+
+int wp_nic_set_rx_pool(struct wp_nic *nic, uint16_t q, struct wp_pool *pool,
+		       struct wp_pool **old)
+{
+	struct wp_rx_queue *rxq;
+	bool running;
+
+	if (!nic || q >= nic->cfg.nqueues || !pool || !old)
+		return -EINVAL;
+	if (wp_pool_buf_size(pool) < WP_SKB_HEADROOM + nic->cfg.mtu +
+					     WP_ETH_HLEN + WP_ETH_VLAN_HLEN)
+		return -EINVAL;
+	/* The refill below allocates: only where no core thread may be
+	 * using either pool (see pool ownership). */
+	if (!pool_here(nic, q))
+		return -EBUSY;
+	rxq = &nic->rxq[q];
+	running = !nic->down && q < wp__nic_active(nic);
+	if (running)
+		wp__nic_queue_stop(nic, q);
+	wp__nic_pool_take(rxq);
+	wp__nic_rx_reset(rxq, false, wp_clock_now(nic->clock));
+	wp__nic_tx_reset(&nic->txq[q]);
+	*old = rxq->pool;
+	rxq->pool = pool;
+	rxq->grow_pending = 0;
+	wp__nic_pool_take(rxq);
+	/* A parked queue (-L) keeps a full ring, as set_channels leaves it;
+	 * a NIC that is down fills its rings when it comes up. */
+	if (!nic->down)
+		wp__nic_rx_fill(rxq);
+	wp__nic_pool_give_back(nic, rxq);
+	if (running)
+		wp__nic_queue_start(nic, q);
+	return 0;
+}
+
 /* --- ring resize (ethtool -G) ------------------------------------------- */
 
 /*

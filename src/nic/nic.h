@@ -271,6 +271,20 @@ void wp_nic_get_coalesce(const struct wp_nic *nic, struct wp_coalesce_params *p)
 int wp_nic_set_channels(struct wp_nic *nic, uint16_t n);
 /* -X equal N: 1..active queues. */
 int wp_nic_set_rxfh_equal(struct wp_nic *nic, uint16_t n);
+/*
+ * Give RX queue q another buffer pool: a backend whose wire owns the
+ * memory (AF_XDP: a pool over its UMEM, wp_pool_create_ext). The queue
+ * pair is stopped; what the rings hold is discarded as an ifdown would
+ * (counted), the RX buffers go back to the pool they came from, the ring
+ * is refilled from `pool`, and the queue restarts. The old pool is
+ * returned in *old, untouched otherwise: the caller puts it back the same
+ * way before destroying `pool`. The TX path allocates from the same pool
+ * (the queue's core thread does). Control path, with no core thread
+ * running for q (the pool changes owner): -EBUSY otherwise; -EINVAL for
+ * no such queue, a NULL pool or buffers too small for the MTU.
+ */
+int wp_nic_set_rx_pool(struct wp_nic *nic, uint16_t q, struct wp_pool *pool,
+		       struct wp_pool **old);
 void wp_nic_get_stats(const struct wp_nic *nic, struct wp_nic_stats *st);
 /* ethtool -S: "     rx_packets: 123" lines, NIC-wide then per queue. */
 void wp_nic_print_stats(const struct wp_nic *nic, FILE *out);
@@ -305,6 +319,17 @@ int wp_nic_rx_commit(struct wp_nic *nic, uint16_t q, uint32_t len,
 		     uint32_t hash, uint16_t err_bits, uint64_t now);
 /* Give the slot back unused (nothing was read); nothing is counted. */
 void wp_nic_rx_abort(struct wp_nic *nic, uint16_t q);
+/*
+ * Zero-copy DMA for firmware whose wire wrote the frame into a buffer of
+ * its own (AF_XDP: a UMEM frame of the queue's pool): with a slot open,
+ * the descriptor takes `buf` instead of the buffer it held, which is
+ * returned (the firmware's now; an AF_XDP firmware gives it to the kernel
+ * through the fill ring). buf must be a buffer of queue q's pool with the
+ * frame at WP_SKB_HEADROOM; then wp_nic_rx_commit() as usual, which keeps
+ * buf in the descriptor whatever it answers. NULL (nothing changes): no
+ * slot open on q, or buf NULL.
+ */
+void *wp_nic_rx_swap(struct wp_nic *nic, uint16_t q, void *buf);
 void wp_nic_rx_missed(struct wp_nic *nic, uint16_t q);
 
 /* Fire expired moderation timers; returns the next deadline (or NEVER). */

@@ -241,6 +241,28 @@ int wp_nic_rx_commit(struct wp_nic *nic, uint16_t q, uint32_t len,
 	return q;
 }
 
+/*
+ * The slot at RDH is the NIC's: the driver touches neither its addr nor
+ * its bufs entry until it sees DD, and the commit's release of DD orders
+ * these stores before the driver's acquire. A resize waits for the open
+ * slot (fw_busy), so nothing else reads them meanwhile.
+ */
+void *wp_nic_rx_swap(struct wp_nic *nic, uint16_t q, void *buf)
+{
+	struct wp_rx_queue *rxq = fw_queue(nic, q);
+	uint32_t slot;
+	void *old;
+
+	if (!rxq || !rxq->fw_slot_open || !buf)
+		return NULL;
+	slot = atomic_load_explicit(&rxq->rdh, memory_order_relaxed) &
+	       rxq->mask;
+	old = rxq->bufs[slot];
+	rxq->bufs[slot] = buf;
+	rxq->ring[slot].addr = (uint64_t)(uintptr_t)buf;
+	return old;
+}
+
 void wp_nic_rx_abort(struct wp_nic *nic, uint16_t q)
 {
 	struct wp_rx_queue *rxq = fw_queue(nic, q);
