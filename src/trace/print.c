@@ -228,3 +228,144 @@ void wp_trace_record_print(const struct wp_trace_record *r, FILE *out)
 		fprintf(out, "  end: consumed, %.3f us after DMA\n",
 			us(r->end_ns > first ? r->end_ns - first : 0));
 }
+
+static const char *end_name(const struct wp_trace_record *r)
+{
+	if (r->d.flags & WP_TRACE_F_DROPPED)
+		return "dropped";
+	return r->ns[WP_STAMP_READ] ? "read" : "consumed";
+}
+
+void wp_trace_record_json(const struct wp_trace_record *r, FILE *out)
+{
+	char flow[96], fn[96], s[16], d[16];
+	uint64_t first = 0, prev = 0;
+	bool comma = false;
+
+	ip_str(r->d.saddr, s, sizeof(s));
+	ip_str(r->d.daddr, d, sizeof(d));
+	/* Every string below is ours and plain ASCII: nothing to escape. */
+	fprintf(out,
+		"{\"id\":%" PRIu64 ",\"flow\":\"%s\",\"len\":%u,"
+		"\"queue\":%u,\"cpu\":%u,\"ethertype\":%u",
+		r->d.id, wp_trace_flow_str(&r->d, flow, sizeof(flow)), r->d.len,
+		r->d.queue, r->d.cpu, r->d.ethertype);
+	if (r->d.flags & WP_TRACE_F_IPV4)
+		fprintf(out, ",\"proto\":%u,\"saddr\":\"%s\",\"daddr\":\"%s\"",
+			r->d.proto, s, d);
+	if (r->d.flags & WP_TRACE_F_PORTS)
+		fprintf(out, ",\"sport\":%u,\"dport\":%u", r->d.sport,
+			r->d.dport);
+	fputs(",\"stages\":[", out);
+	for (int i = 0; i < WP_STAMP__MAX; i++) {
+		uint64_t t = r->ns[i];
+
+		wp_trace_stage_func(r, (enum wp_stamp)i, fn, sizeof(fn));
+		fprintf(out, "%s{\"stage\":\"%s\",\"function\":\"%s\"",
+			i ? "," : "", stage_names[i], fn);
+		if (!t) {
+			fputs(",\"reached\":false}", out);
+			continue;
+		}
+		if (!first)
+			first = prev = t;
+		fprintf(out,
+			",\"reached\":true,\"ns\":%" PRIu64
+			",\"since_dma_ns\":%" PRIu64 ",\"delta_ns\":%" PRIu64
+			"}",
+			t, t - first, t >= prev ? t - prev : 0);
+		if (t > prev)
+			prev = t;
+	}
+	fputs("],\"wake\":[", out);
+	for (int k = 0; k < WP_WAKE__MAX; k++)
+		if (r->wake_kind & (1u << k)) {
+			fprintf(out, "%s\"%s\"", comma ? "," : "",
+				wake_names[k]);
+			comma = true;
+		}
+	fprintf(out, "],\"end\":\"%s\"", end_name(r));
+	if (r->d.flags & WP_TRACE_F_DROPPED)
+		fprintf(out, ",\"drop_reason\":\"%s\"",
+			wp_drop_reason_name(
+				(enum wp_drop_reason)r->drop_reason));
+	else
+		fputs(",\"drop_reason\":null", out);
+	fprintf(out, ",\"end_ns\":%" PRIu64 "}\n", r->end_ns);
+}
+
+/* The functions of each stage for every protocol at once (a table row
+ * covers many packets). */
+static const char *table_func(enum wp_stamp s, char *buf, size_t len)
+{
+	struct wp_trace_record r = { 0 };
+
+	switch (s) {
+	case WP_STAMP_IRQ:
+		return "IRQ top half";
+	case WP_STAMP_L4_RCV:
+		return "wp_udp_rcv | wp_tcp_v4_rcv | wp_icmp_rcv";
+	case WP_STAMP_DATA_READY:
+		return "sk_data_ready -> pollwake | ep_poll_callback";
+	default:
+		r.d.proto = WP_TRACE_PROTO_UDP;
+		return wp_trace_stage_func(&r, s, buf, len);
+	}
+}
+
+static void latency_row(const char *name, const char *fn,
+			const struct wp_hist *h, bool json, FILE *out)
+{
+	if (json) {
+		fprintf(out,
+			"{\"stage\":\"%s\",\"function\":\"%s\","
+			"\"samples\":%" PRIu64 ",\"p50_ns\":%" PRIu64
+			",\"p99_ns\":%" PRIu64 ",\"p999_ns\":%" PRIu64
+			",\"max_ns\":%" PRIu64 ",\"mean_ns\":%.1f}\n",
+			name, fn, h->count, wp_hist_quantile(h, 0.5),
+			wp_hist_quantile(h, 0.99), wp_hist_quantile(h, 0.999),
+			h->count ? h->max : 0, wp_hist_mean(h));
+		return;
+	}
+	if (!h->count) {
+		fprintf(out, "  %-11s %9s %10s %10s %10s %10s  %s\n", name, "0",
+			"-", "-", "-", "-", fn);
+		return;
+	}
+	fprintf(out, "  %-11s %9" PRIu64 " %10.3f %10.3f %10.3f %10.3f  %s\n",
+		name, h->count, us(wp_hist_quantile(h, 0.5)),
+		us(wp_hist_quantile(h, 0.99)), us(wp_hist_quantile(h, 0.999)),
+		us(h->max), fn);
+}
+
+void wp_trace_latency_print(const struct wp_trace_latency *l,
+			    const struct wp_trace_stats *st,
+			    const struct wp_trace_filter *f, bool json,
+			    FILE *out)
+{
+	char fn[96];
+
+	if (!json) {
+		if (f->every)
+			fprintf(out,
+				"Per-stage latency of sampled packets (1 in "
+				"%u received per core): %" PRIu64
+				" records, %" PRIu64 " lost to full rings\n",
+				f->every, st->records, st->records_dropped);
+		else
+			fprintf(out,
+				"Per-stage latency of sampled packets "
+				"(sampling is off): %" PRIu64 " records\n",
+				st->records);
+		fprintf(out,
+			"Each stage: time since the previous stage the packet "
+			"reached, in us.\n");
+		fprintf(out, "  %-11s %9s %10s %10s %10s %10s  %s\n", "stage",
+			"samples", "p50", "p99", "p99.9", "max", "function");
+	}
+	for (int s = WP_STAMP_IRQ; s < WP_STAMP__MAX; s++)
+		latency_row(stage_names[s],
+			    table_func((enum wp_stamp)s, fn, sizeof(fn)),
+			    &l->stage[s], json, out);
+	latency_row("TOTAL", "first stage to last", &l->total, json, out);
+}

@@ -414,4 +414,24 @@ const char *wp_tap_point_name(enum wp_tap_point at);
  */
 void wp_trace_record_print(const struct wp_trace_record *r, FILE *out);
 
+/*
+ * The same as one JSON object on one line: id, flow fields, then
+ * "stages": [{"stage", "function", "reached", "ns", "since_dma_ns",
+ * "delta_ns"}...] in path order, "wake": [kinds], "end" ("read",
+ * "consumed", "dropped"), "drop_reason" (or null), "end_ns".
+ */
+void wp_trace_record_json(const struct wp_trace_record *r, FILE *out);
+
+/*
+ * `wirepath stat latency`: per stage, the samples and p50 / p99 / p99.9 /
+ * max of the time since the previous stage reached, then the total.
+ * Text: a table with a header naming the sampling; json: one object per
+ * stage per line ({"stage", "function", "samples", "p50_ns", "p99_ns",
+ * "p999_ns", "max_ns", "mean_ns"}), the total as stage "TOTAL".
+ */
+void wp_trace_latency_print(const struct wp_trace_latency *l,
+			    const struct wp_trace_stats *st,
+			    const struct wp_trace_filter *f, bool json,
+			    FILE *out);
+
 #endif

@@ -666,6 +666,25 @@ static void test_latency_per_stage(void **state)
 	assert_int_equal(lat->stage[WP_STAMP_NETIF_RX].count, 0);
 	assert_int_equal(wp_hist_quantile(&lat->stage[WP_STAMP_IP_RCV], .5), 3);
 	assert_int_equal(wp_hist_quantile(&lat->total, .5), 60);
+	{
+		char buf[4096];
+		FILE *m = fmemopen(buf, sizeof(buf), "w");
+		struct wp_trace_stats st;
+		struct wp_trace_filter f = { .every = 1 };
+
+		wp_trace_get_stats(fx->tr, &st);
+		wp_trace_latency_print(lat, &st, &f, true, m);
+		fclose(m);
+		assert_non_null(strstr(buf, "{\"stage\":\"GRO\",\"function\":"
+					    "\"GRO (wp_napi_gro_receive)\","
+					    "\"samples\":10,\"p50_ns\":7,"));
+		assert_non_null(strstr(buf, "{\"stage\":\"TOTAL\""));
+		m = fmemopen(buf, sizeof(buf), "w");
+		wp_trace_latency_print(lat, &st, &f, false, m);
+		fclose(m);
+		assert_non_null(strstr(buf, "(1 in 1 received per core): 10 "
+					    "records, 0 lost"));
+	}
 	free(lat);
 }
 
@@ -707,6 +726,22 @@ static void test_print(void **state)
 	assert_string_equal(
 		wp_trace_stage_func(&r, WP_STAMP_L4_RCV, fn, sizeof(fn)),
 		"wp_tcp_v4_rcv");
+	m = fmemopen(buf, sizeof(buf), "w");
+	assert_non_null(m);
+	r.d.flags |= WP_TRACE_F_DROPPED;
+	r.drop_reason = WP_DROP_UDP_CSUM;
+	wp_trace_record_json(&r, m);
+	fclose(m);
+	assert_non_null(strstr(buf, "{\"id\":3,"));
+	assert_non_null(strstr(buf, "\"sport\":1024,\"dport\":9"));
+	assert_non_null(strstr(buf, "{\"stage\":\"IRQ\",\"function\":"
+				    "\"IRQ top half (wp0-TxRx-0)\","
+				    "\"reached\":false}"));
+	assert_non_null(strstr(buf, "\"ns\":3000,\"since_dma_ns\":2000,"
+				    "\"delta_ns\":2000}"));
+	assert_non_null(strstr(buf, "\"end\":\"dropped\","
+				    "\"drop_reason\":\"udp_csum\""));
+	assert_int_equal(strchr(buf, '\n') - buf + 1, (long)strlen(buf));
 	assert_string_equal(wp_trace_stage_name(WP_STAMP__MAX), "?");
 	assert_string_equal(wp_tap_point_name(WP_TAP_SOCKET), "socket");
 }
