@@ -198,6 +198,29 @@ static void print_summary(struct wp_stack *s, const struct snap *z,
 	wp_nic_print_stats(s->nic, stdout);
 }
 
+/*
+ * What `wirepath trace --count 1 --proto udp` shows: one packet sampled
+ * now, its record taken once its journey ended (it is read, consumed or
+ * dropped). False if none completed within a second.
+ */
+static bool trace_one(struct wp_stack *s, struct wp_trace_record *rec)
+{
+	const struct wp_trace_filter f = { .every = 1,
+					   .proto = WP_TRACE_PROTO_UDP };
+	size_t got = 0;
+
+	if (wp_trace_session_begin(s->trace, &f, 1))
+		return false;
+	for (int i = 0; i < 1000 && !got; i++) {
+		struct timespec ts = { 0, 1000000 };
+
+		nanosleep(&ts, NULL);
+		got = wp_trace_session_take(s->trace, rec, 1);
+	}
+	wp_trace_session_end(s->trace);
+	return got == 1;
+}
+
 static int demo_main(int argc, char **argv)
 {
 	enum { OPT_SECONDS, OPT_RATE, OPT_JSON };
@@ -214,6 +237,8 @@ static int demo_main(int argc, char **argv)
 	struct wp_stack *s;
 	struct wp_args a;
 	struct snap zero, prev, cur;
+	struct wp_trace_record rec;
+	bool traced;
 	char err[256];
 	int id, phase = 0;
 	uint64_t t0;
@@ -284,11 +309,16 @@ static int demo_main(int argc, char **argv)
 		print_interval(s, &prev, &cur, 1.0, phase, json, sec);
 		prev = cur;
 	}
+	traced = !json && trace_one(s, &rec);
 	wp_stack_stop(s);
 	take(s, &cur);
 	if (!json)
 		print_summary(s, &zero, &cur,
 			      (double)(wp_time_real_ns() - t0) / 1e9);
+	if (traced) {
+		printf("\nOne packet's journey (wirepath trace --count 1):\n");
+		wp_trace_record_print(&rec, stdout);
+	}
 	wp_stack_destroy(s);
 	return WP_EXIT_OK;
 }
