@@ -15,9 +15,11 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "net/net.h"
 #include "net/udp.h"
+#include "nic/backend/pcapfile.h"
 #include "skb/pool.h"
 #include "stack/stack.h"
 #include "trace/mpsc.h"
@@ -843,6 +845,53 @@ static void test_capture_socket_binding(void **state)
 	wp_consume_skb(skb);
 }
 
+static int to_pcap(void *ctx, const struct wp_trace_frame *f)
+{
+	return wp_pcap_write_part(ctx, f->ts_ns, f->data, f->caplen, f->len);
+}
+
+/* Captured frames make a pcap file the reader (and tshark) takes; a
+ * frame longer than a capture slot keeps its length on the wire. */
+static void test_capture_to_pcap(void **state)
+{
+	struct fx *fx = *state;
+	static uint8_t big[3000];
+	uint8_t f[FRAME_MAX];
+	uint32_t len = frame(f, K_UDP, IP_A, IP_B, 1024, 9);
+	char path[] = "/tmp/test_trace_XXXXXX";
+	struct wp_pcap_writer w;
+	struct wp_pcap_reader r;
+	struct wp_pcap_record rec;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(wp_pcap_writer_open(&w, path), 0);
+	assert_int_equal(wp_pcap_write_part(&w, 1, f, 20, 10), -EINVAL);
+	assert_int_equal(wp_trace_capture_start(fx->tr, WP_TAP_GRO, 0), 0);
+	memcpy(big, f, len);
+	wp_trace_tap(wp_trace_cpu(fx->tr, 0), WP_TAP_GRO, f, len,
+		     3 * WP_NSEC_PER_SEC + 5, false);
+	wp_trace_tap(wp_trace_cpu(fx->tr, 1), WP_TAP_GRO, big, sizeof(big),
+		     3 * WP_NSEC_PER_SEC + 7, false);
+	assert_int_equal(wp_trace_capture_drain(fx->tr, to_pcap, &w), 2);
+	wp_trace_capture_stop(fx->tr);
+	assert_int_equal(wp_pcap_writer_close(&w), 0);
+
+	assert_int_equal(wp_pcap_reader_open(&r, path), 0);
+	assert_int_equal(wp_pcap_read(&r, &rec), 1);
+	assert_int_equal(rec.ts_ns, 3 * WP_NSEC_PER_SEC + 5);
+	assert_int_equal(rec.caplen, len);
+	assert_int_equal(rec.len, len);
+	assert_memory_equal(rec.data, f, len);
+	assert_int_equal(wp_pcap_read(&r, &rec), 1);
+	assert_int_equal(rec.caplen, WP_TRACE_SNAPLEN);
+	assert_int_equal(rec.len, sizeof(big));
+	assert_int_equal(wp_pcap_read(&r, &rec), 0);
+	wp_pcap_reader_close(&r);
+	unlink(path);
+}
+
 /* --- a whole stack on virtual time ---------------------------------------- */
 
 /*
@@ -952,6 +1001,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_capture_socket_binding,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_capture_to_pcap, setup,
+						teardown),
 		cmocka_unit_test(test_stack_journey),
 	};
 

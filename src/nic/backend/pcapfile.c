@@ -428,11 +428,19 @@ int wp_pcap_writer_fdopen(struct wp_pcap_writer *w, FILE *f)
 int wp_pcap_write(struct wp_pcap_writer *w, uint64_t ts_ns, const void *frame,
 		  uint32_t len)
 {
-	uint32_t caplen =
-		len < WP_PCAP_WRITE_SNAPLEN ? len : WP_PCAP_WRITE_SNAPLEN;
+	return wp_pcap_write_part(w, ts_ns, frame, len, len);
+}
+
+int wp_pcap_write_part(struct wp_pcap_writer *w, uint64_t ts_ns,
+		       const void *frame, uint32_t caplen, uint32_t len)
+{
 	uint8_t h[WP_PCAP_REC_HDR_LEN];
 	uint64_t sec = ts_ns / WP_NSEC_PER_SEC;
 
+	if (caplen > len)
+		return -EINVAL;
+	if (caplen > WP_PCAP_WRITE_SNAPLEN)
+		caplen = WP_PCAP_WRITE_SNAPLEN;
 	if (w->error)
 		return w->error;
 	if (!w->f) {

@@ -119,6 +119,14 @@ int wp_pcap_writer_fdopen(struct wp_pcap_writer *w, FILE *f);
 int wp_pcap_write(struct wp_pcap_writer *w, uint64_t ts_ns, const void *frame,
 		  uint32_t len);
 
+/*
+ * The same for a frame of which only caplen of its len bytes were kept
+ * (a capture with a smaller snaplen): the record says both. caplen > len
+ * is -EINVAL (nothing written, not sticky).
+ */
+int wp_pcap_write_part(struct wp_pcap_writer *w, uint64_t ts_ns,
+		       const void *frame, uint32_t caplen, uint32_t len);
+
 /* Push buffered records to the file. 0 or the sticky -errno. */
 int wp_pcap_writer_flush(struct wp_pcap_writer *w);
 
