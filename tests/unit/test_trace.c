@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "net/net.h"
@@ -970,6 +971,120 @@ static void test_stack_journey(void **state)
 	wp_stack_destroy(s);
 }
 
+struct reader {
+	struct wp_stack *s;
+	struct wp_udp_sock *usk;
+	_Atomic bool stop;
+	uint64_t read;
+};
+
+/* An application thread: sleeps on the socket, reads, releases. The
+ * last reference of a sampled skb often goes here, off the core. */
+static void *reader_main(void *arg)
+{
+	struct reader *rd = arg;
+
+	while (!atomic_load(&rd->stop)) {
+		struct wp_skb *skb;
+		uint64_t now = wp_stack_now(rd->s);
+
+		wp_sock_wait(&rd->usk->sk, WP_EPOLLIN, &rd->s->clock,
+			     now + WP_NSEC_PER_MSEC);
+		while ((skb = wp_sock_dequeue_rcv_skb(&rd->usk->sk))) {
+			wp_skb_stamp(skb, WP_STAMP_READ, wp_stack_now(rd->s));
+			wp_consume_skb(skb);
+			rd->read++;
+		}
+	}
+	return NULL;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * Real threads: core threads sample and stamp, an application thread
+ * reads and frees, the control thread (this one) drains and captures at
+ * the socket point while all of it runs. Times on the monotonic clock
+ * never go backwards across the threads.
+ */
+static void test_stack_real_threads(void **state)
+{
+	struct wp_stack_config cfg;
+	struct reader rd = { 0 };
+	struct wp_trace_record r[32];
+	struct wp_trace_filter f = { .every = 3, .proto = WP_TRACE_PROTO_UDP };
+	struct sink cap = { .ordered = true };
+	struct wp_trace_latency *lat = malloc(sizeof(*lat));
+	pthread_t t;
+	char err[256];
+	size_t n = 0, read_ones = 0;
+
+	(void)state;
+	assert_non_null(lat);
+	wp_stack_config_default(&cfg);
+	cfg.rate_pps = 50000;
+	cfg.flows = 8;
+	cfg.queues = 2;
+	cfg.cores = 2;
+	rd.s = wp_stack_create(&cfg, err, sizeof(err));
+	assert_non_null(rd.s);
+	rd.usk = wp_udp_sock_alloc(rd.s->net);
+	assert_non_null(rd.usk);
+	assert_int_equal(wp_udp_bind(rd.usk, 0, 9), 0);
+	assert_int_equal(wp_stack_start(rd.s), 0);
+	assert_int_equal(pthread_create(&t, NULL, reader_main, &rd), 0);
+
+	assert_int_equal(wp_trace_session_begin(rd.s->trace, &f, 32), 0);
+	for (int i = 0; i < 5000 && n < 32; i++) {
+		sleep_ms(1);
+		n += wp_trace_session_take(rd.s->trace, r + n, 32 - n);
+	}
+	wp_trace_session_end(rd.s->trace);
+	assert_int_equal(n, 32);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t prev = 0;
+
+		for (int st = 0; st < WP_STAMP__MAX; st++) {
+			if (!r[i].ns[st])
+				continue;
+			assert_true(r[i].ns[st] >= prev);
+			prev = r[i].ns[st];
+		}
+		assert_true(r[i].end_ns >= prev);
+		assert_true(r[i].ns[WP_STAMP_DMA] != 0);
+		assert_true(r[i].ns[WP_STAMP_QUEUED] != 0 ||
+			    (r[i].d.flags & WP_TRACE_F_DROPPED));
+		read_ones += r[i].ns[WP_STAMP_READ] != 0;
+	}
+	assert_true(read_ones > 0);
+
+	assert_int_equal(wp_trace_capture_start(rd.s->trace, WP_TAP_SOCKET, 10),
+			 0);
+	for (int i = 0; i < 5000 && !wp_trace_capture_full(rd.s->trace); i++)
+		sleep_ms(1);
+	wp_trace_capture_stop(rd.s->trace);
+	assert_int_equal(wp_trace_capture_drain(rd.s->trace, sink_fn, &cap),
+			 10);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(cap.lens[i], cfg.frame_size);
+
+	wp_trace_latency(rd.s->trace, lat);
+	assert_true(lat->stage[WP_STAMP_QUEUED].count > 0);
+
+	atomic_store(&rd.stop, true);
+	pthread_join(t, NULL);
+	wp_stack_stop(rd.s);
+	wp_udp_close(rd.usk);
+	wp_sock_put(&rd.usk->sk);
+	wp_stack_destroy(rd.s);
+	free(lat);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1004,6 +1119,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_capture_to_pcap, setup,
 						teardown),
 		cmocka_unit_test(test_stack_journey),
+		cmocka_unit_test(test_stack_real_threads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
