@@ -480,8 +480,8 @@ static void refusals_name_the_fix(void **state)
 	refused(&c, EINVAL, "needs --if NAME");
 	c.ifname = "wpnosuch0";
 	refused(&c, ENODEV,
-		"no interface wpnosuch0: create it first (ip "
-		"link add ...) or use --backend tap to create one");
+		"no interface wpnosuch0: create it first or use --backend "
+		"tap to create one");
 	c.ifname = "bad name";
 	refused(&c, EINVAL, "1..15 characters");
 	c.ifname = "lo";

@@ -506,9 +506,8 @@ static int probe_interface(struct wp_backend *be, struct afp *a,
 	a->ifindex = wp__netdev_index(cfg->ifname);
 	if (a->ifindex < 0) {
 		wp__backend_err(be,
-				"no interface %s: create it first (ip link "
-				"add ...) or use --backend tap to create "
-				"one",
+				"no interface %s: create it first or use "
+				"--backend tap to create one",
 				cfg->ifname);
 		return -ENODEV;
 	}
