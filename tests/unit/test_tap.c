@@ -681,6 +681,49 @@ static int open_unprivileged(void *arg)
 	return 0;
 }
 
+/* A TAP prepared for the user (owner nobody, up, MTU 1500): no
+ * privilege is needed to drive it. 77: /dev/net/tun is root's only. */
+static int attach_unprivileged(void *arg)
+{
+	struct wp_stack_config c;
+	char msg[256];
+	struct wp_stack *s;
+
+	if (access("/dev/net/tun", R_OK | W_OK) != 0)
+		return 77;
+	wt_config(&c, "tap", "wpuser0", 1);
+	s = wp_stack_create(&c, msg, sizeof(msg));
+	if (!s)
+		return 1;
+	if (wp_stack_start(s))
+		return 2;
+	wp_stack_stop(s);
+	wp_stack_destroy(s);
+	return 0;
+}
+
+static void prepared_tap_needs_no_privilege(void **state)
+{
+	int fd, ret;
+
+	WT_REQUIRE();
+	fd = test_tap_open("wpuser0", IFF_TAP | IFF_NO_PI);
+	assert_true(fd >= 0);
+	assert_int_equal(ioctl(fd, TUNSETOWNER, 65534), 0);
+	assert_int_equal(ioctl(fd, TUNSETPERSIST, 1), 0);
+	close(fd);
+	wt_if_set_up("wpuser0", true);
+	ret = wt_run_unprivileged(attach_unprivileged, NULL);
+	assert_true(wt_if_exists("wpuser0"));
+	persistent_tap_remove("wpuser0", 0);
+	if (ret == 77) {
+		print_message("[   SKIP   ] /dev/net/tun is not open to "
+			      "users here\n");
+		skip();
+	}
+	assert_int_equal(ret, 0);
+}
+
 static void no_privileges_is_refused(void **state)
 {
 	WT_REQUIRE();
@@ -719,6 +762,8 @@ int main(void)
 		cmocka_unit_test_teardown(existing_tap_is_attached_and_left,
 					  wt_teardown),
 		cmocka_unit_test_teardown(refusals_name_the_fix, wt_teardown),
+		cmocka_unit_test_teardown(prepared_tap_needs_no_privilege,
+					  wt_teardown),
 		cmocka_unit_test_teardown(no_privileges_is_refused,
 					  wt_teardown),
 	};

@@ -303,11 +303,19 @@ static void seeded_mac(uint8_t mac[6], uint64_t seed, const char *name,
 	}
 }
 
+/*
+ * MTU and IFF_UP, each only if it is not so already: a TAP prepared for
+ * a user (ip tuntap add ... user NAME; ip link set ... up) then needs no
+ * CAP_NET_ADMIN at all.
+ */
 static int configure_link(struct wp_backend *be, struct tap *t)
 {
+	uint32_t cur = 0;
 	int ret;
 
-	ret = wp__netdev_set_mtu(t->ifname, t->mtu);
+	ret = wp__netdev_get_mtu(t->ifname, &cur);
+	if (!ret && cur != t->mtu)
+		ret = wp__netdev_set_mtu(t->ifname, t->mtu);
 	if (ret) {
 		if (ret == -EPERM || ret == -EACCES)
 			wp__backend_err_priv(be, "cannot set the MTU",
