@@ -26,7 +26,7 @@ struct wp_stack;
 
 struct wp_stack_config {
 	const char *backend;        /* sim (default) | pcap | tap | afpacket
-				     * | pair (only through
+				     * | afxdp | pair (only through
 				     * wp_stack_pair_create) */
 	uint16_t queues;            /* RX/TX queue pairs, each with a vector */
 	uint16_t cores;             /* core threads; vector q -> core q % cores */
@@ -68,6 +68,11 @@ struct wp_stack_config {
 	uint64_t linger_ns;
 	/* tap | afpacket | afxdp */
 	const char *ifname;
+	/* afxdp: --queue Q (NIC queue i is the interface's Q + i) and
+	 * --copy / --zerocopy (WP_XDP_BIND_*: 0 auto, 1 copy, 2 zerocopy).
+	 * busy_poll also makes its sockets busy poll. */
+	uint32_t xdp_queue;
+	uint8_t xdp_bind;
 };
 
 void wp_stack_config_default(struct wp_stack_config *cfg);

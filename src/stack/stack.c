@@ -108,9 +108,15 @@ static int check_config(const struct wp_stack_config *cfg, char *err,
 			WP_STACK_STATIC_ARP_MAX);
 		return -EINVAL;
 	}
+	if (!wp_backend_find(cfg->backend) && cfg->backend &&
+	    strcmp(cfg->backend, "afxdp") == 0) {
+		set_err(err, len,
+			"backend afxdp: this wirepath was built without libxdp and libbpf (scripts/deps.sh installs them; then rebuild), or use --backend afpacket");
+		return -EINVAL;
+	}
 	if (!wp_backend_find(cfg->backend)) {
 		set_err(err, len,
-			"unknown backend '%s' (available: sim, pair, pcap, tap, afpacket; try --backend sim)",
+			"unknown backend '%s' (available: sim, pair, pcap, tap, afpacket, afxdp; try --backend sim)",
 			cfg->backend ? cfg->backend : "");
 		return -EINVAL;
 	}
@@ -168,6 +174,9 @@ static void backend_config_from(const struct wp_stack_config *cfg,
 	bc->pcap_out = cfg->pcap_out;
 	bc->linger_ns = cfg->linger_ns;
 	bc->ifname = cfg->ifname;
+	bc->xdp_queue = cfg->xdp_queue;
+	bc->xdp_bind = cfg->xdp_bind;
+	bc->busy_poll = cfg->busy_poll;
 }
 
 struct wp_stack *wp_stack_create(const struct wp_stack_config *cfg, char *err,

@@ -17,6 +17,9 @@ static const struct wp_backend_ops *const backends[] = {
 	&wp_backend_pcap,
 	&wp_backend_tap,
 	&wp_backend_afpacket,
+#ifdef WP_HAVE_AFXDP /* needs libxdp and libbpf: see meson.build */
+	&wp_backend_afxdp,
+#endif
 };
 
 void wp_backend_config_default(struct wp_backend_config *cfg)

@@ -29,6 +29,13 @@
 struct wp_nic;
 struct wp_backend;
 
+/* How an afxdp socket binds to its queue (--copy, --zerocopy). */
+enum wp_xdp_bind {
+	WP_XDP_BIND_AUTO = 0,   /* zero-copy where the driver has it, else copy */
+	WP_XDP_BIND_COPY,       /* the kernel copies into UMEM (any driver) */
+	WP_XDP_BIND_ZEROCOPY,   /* the driver DMAs into UMEM, or open fails */
+};
+
 /* --backend options. Unused fields are ignored by backends that do not
  * take them. */
 struct wp_backend_config {
@@ -53,6 +60,11 @@ struct wp_backend_config {
 	uint64_t linger_ns;       /* time after the last input frame (default 1 s) */
 	/* tap | afpacket | afxdp */
 	const char *ifname;       /* --if NAME */
+	/* afxdp */
+	uint32_t xdp_queue;       /* --queue Q: the interface's queue for
+				   * NIC queue 0 (queue i takes Q + i) */
+	uint8_t xdp_bind;         /* --copy | --zerocopy: enum wp_xdp_bind */
+	bool busy_poll;           /* --busy-poll: the sockets busy poll */
 	/* pair: the wire end this NIC attaches to. Set only by
 	 * wp_stack_pair_create (never from the command line), so a lone
 	 * stack with --backend pair is refused at open. */
@@ -110,6 +122,8 @@ extern const struct wp_backend_ops wp_backend_pcap;
 extern const struct wp_backend_ops wp_backend_pair;
 extern const struct wp_backend_ops wp_backend_tap;
 extern const struct wp_backend_ops wp_backend_afpacket;
+/* Built only with libxdp and libbpf (wp_backend_find: NULL otherwise). */
+extern const struct wp_backend_ops wp_backend_afxdp;
 
 /* For backends: "wirepath: <name> backend: <message>" on stderr. */
 void wp__backend_err(const struct wp_backend *be, const char *fmt, ...)
