@@ -54,6 +54,10 @@ struct wp_stack {
 	 * protocol layer (wp_netif_receive_skb_list). */
 	wp_rx_handler_t rx_handler;
 	void *rx_ctx;
+	/* The control socket's server (src/ctl), NULL when none runs:
+	 * set and cleared by wp_ctl_start/wp_ctl_stop on the thread that
+	 * owns the stack. */
+	struct wp_ctl *ctl;
 };
 
 /*
