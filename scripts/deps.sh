@@ -10,6 +10,8 @@ pkgs=(
 	python3 python3-scapy                   # crafted packets in system tests
 	tcpdump tshark                          # captures read back in tests
 	iproute2 iputils-ping netcat-openbsd    # namespaces, veth, peers
+	libxdp-dev libbpf-dev                   # the afxdp backend (AF_XDP, XDP)
+	xdp-tools ethtool                       # xdp-loader status, queues (tests)
 	iperf3 curl
 )
 

@@ -997,6 +997,13 @@ static int afx_open(struct wp_backend *be, const struct wp_backend_config *cfg)
 	}
 	memcpy(nic->cfg.mac, x->mac, 6);
 	be->priv = x;
+	/* Which kind of bypass this is depends on the driver: say it. */
+	if (x->nq == 1)
+		wp__backend_err(be, "note: %s queue %u: %s", x->ifname,
+				x->queue0, x->mode);
+	else
+		wp__backend_err(be, "note: %s queues %u..%u: %s", x->ifname,
+				x->queue0, x->queue0 + x->nq - 1, x->mode);
 	return 0;
 
 out_free:
