@@ -61,7 +61,7 @@ static bool xdp_attached(const char *ifname)
 	return found;
 }
 
-/* --- pools over external memory (no privileges) --------------------------- */
+/* --- pools over external memory (no privileges) ------------------------- */
 
 static void *map_frames(size_t len)
 {
@@ -198,8 +198,7 @@ static void umem_geometry(void **state)
 	assert_int_equal(wp__afxdp_geometry(1500, 64, 64, 64, NULL), -EINVAL);
 }
 
-/* --- the NIC's zero-copy receive (no privileges) ----------------------------
- */
+/* --- the NIC's zero-copy receive (no privileges) ------------------------ */
 
 struct zc_rig {
 	struct wp_clock clock;
@@ -305,8 +304,7 @@ static void nic_takes_a_backend_pool(void **state)
 	wp_cpu_destroy(&r.cpu);
 }
 
-/* --- on a veth pair
- * ------------------------------------------------------------ */
+/* --- on a veth pair ------------------------------------------------------ */
 
 static void xdp_config(struct wp_stack_config *c, uint8_t bind)
 {
@@ -529,8 +527,58 @@ static void stack_frames_reach_the_peer(void **state)
 	assert_false(xdp_attached(OURS));
 }
 
-/* --- refusals
- * ------------------------------------------------------------------- */
+/* --busy-poll: the sockets busy poll, the firmware and the cores spin;
+ * frames still go both ways, every one accounted for. */
+static void busy_poll_both_ways(void **state)
+{
+	const uint32_t n = 100;
+	struct wp_stack_config c;
+	uint8_t f[1514], dst[6], src[6], buf[2048];
+	uint32_t got = 0;
+	uint64_t end;
+	struct wt_rig *r;
+	int k;
+
+	WT_REQUIRE();
+	xdp_config(&c, WP_XDP_BIND_AUTO);
+	c.busy_poll = true;
+	r = wt_rig_create(&c);
+	assert_true(wt_report_has(r->s, "busy_poll: on"));
+	k = wt_ksock(PEER);
+	wt_rig_start(r);
+	wt_if_mac(OURS, dst);
+	wt_if_mac(PEER, src);
+	for (uint32_t seq = 0; seq < n; seq++) {
+		wt_frame(f, 200 + seq, dst, src, seq, 3);
+		wt_ksend(k, f, 200 + seq);
+	}
+	assert_true(wt_wait_ge_a(&r->cap->frames, n, 3000));
+	assert_int_equal(atomic_load(&r->cap->bad), 0);
+	wt_rig_send(r, 0, src, n);
+	end = wt_now_ms() + 3000;
+	while (got < n && wt_now_ms() < end) {
+		ssize_t len = wt_krecv(k, buf, sizeof(buf), 100);
+		uint32_t seq;
+		uint16_t flow;
+
+		if (len > 0 &&
+		    wt_parse(buf, (uint32_t)len, 14, &seq, &flow) > 0)
+			got++;
+	}
+	if (got != n)
+		fail_msg(
+			"peer got %u of %u; the stack queued %u, firmware sent "
+			"%llu",
+			got, n, atomic_load(&r->tx[0].sent),
+			(unsigned long long)wt_report_u64(r->s,
+							  "fw_tx_frames"));
+	/* Spinning, it never sleeps in ppoll. */
+	assert_int_equal(wt_report_u64(r->s, "fw_wakeups"), 0);
+	wt_kclose(k);
+	xdp_destroy(r);
+}
+
+/* --- refusals ------------------------------------------------------------ */
 
 /* wp_stack_create refuses c; err must contain `want`, and the NIC that
  * was built and torn down left nothing attached. */
@@ -695,6 +743,7 @@ int main(void)
 					  wt_teardown),
 		cmocka_unit_test_teardown(stack_frames_reach_the_peer,
 					  wt_teardown),
+		cmocka_unit_test_teardown(busy_poll_both_ways, wt_teardown),
 		cmocka_unit_test_teardown(refusals_name_the_fix, wt_teardown),
 		cmocka_unit_test_teardown(no_privileges_is_refused,
 					  wt_teardown),

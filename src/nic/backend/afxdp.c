@@ -118,8 +118,9 @@ struct xq {
 	uint64_t *held;
 	uint64_t *tx_free; /* UMEM offsets of free TX frames */
 	uint32_t ntx_free;
-	uint64_t tx_retry_at;	   /* WP_TIME_NEVER unless TX waits */
-	uint64_t stats_at;	   /* next XDP_STATISTICS look */
+	uint64_t tx_retry_at; /* WP_TIME_NEVER unless TX waits */
+	bool tx_unkicked;     /* TX ring frames the kernel was not told of */
+	uint64_t stats_at;    /* next XDP_STATISTICS look */
 	struct xdp_statistics kst; /* the kernel's counters, last seen */
 	struct wp__doorbell db;
 	pthread_t thread;
@@ -1162,6 +1163,7 @@ static void xq_kick(struct xq *xq, uint64_t now)
 	if (xq->x->zerocopy && !xsk_ring_prod__needs_wakeup(&xq->tx))
 		return;
 	wp__fw_count(&xq->tx_kicks, 1);
+	xq->tx_unkicked = false;
 	if (sendto(xq->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) >= 0)
 		return;
 	switch (errno) {
@@ -1169,7 +1171,10 @@ static void xq_kick(struct xq *xq, uint64_t now)
 	case EBUSY:
 	case ENOBUFS:
 	case EINTR:
-		/* The kernel is still busy with earlier frames: again. */
+		/* Copy mode sends at most a batch (32) per call and says
+		 * EAGAIN for the rest; or the kernel is still busy with
+		 * earlier frames: kick again soon. */
+		xq->tx_unkicked = true;
 		xq->tx_retry_at = now + XQ_TX_RETRY_NS;
 		break;
 	case ENXIO:
@@ -1246,7 +1251,7 @@ static bool xq_tx(struct xq *xq)
 	}
 	if (n == XQ_TX_BATCH)
 		more = true;
-	if (n || more)
+	if (n || more || xq->tx_unkicked)
 		xq_kick(xq, now);
 	if (n) {
 		__atomic_fetch_add(&be->frames_out, n, __ATOMIC_RELAXED);
