@@ -317,14 +317,17 @@ static void xdp_config(struct wp_stack_config *c, uint8_t bind)
  * (the fill ring). Call with the stack stopped and drained. */
 static void umem_accounted(struct wt_rig *r)
 {
-	struct wp_rx_queue *rxq = &r->s->nic->rxq[0];
-	struct wp_pool_stats st;
 	uint64_t fill = wt_report_u64(r->s, "fill_frames");
 
-	wp_pool_get_stats(rxq->pool, &st);
-	assert_int_equal(st.bufs_total - st.bufs_free,
-			 rxq->next_to_use - rxq->next_to_clean + fill);
-	assert_int_equal(st.heads_free, st.heads_total);
+	for (uint16_t q = 0; q < r->s->nic->cfg.nqueues; q++) {
+		struct wp_rx_queue *rxq = &r->s->nic->rxq[q];
+		struct wp_pool_stats st;
+
+		wp_pool_get_stats(rxq->pool, &st);
+		assert_int_equal(st.bufs_total - st.bufs_free,
+				 rxq->next_to_use - rxq->next_to_clean + fill);
+		assert_int_equal(st.heads_free, st.heads_total);
+	}
 }
 
 /*
@@ -525,6 +528,55 @@ static void stack_frames_reach_the_peer(void **state)
 	umem_accounted(r);
 	xdp_destroy(r);
 	assert_false(xdp_attached(OURS));
+}
+
+/* Two queues: two sockets on the interface's queues 0 and 1, each NIC
+ * queue fed by its own; the kernel's queue choice is the RSS. */
+static void two_queues(void **state)
+{
+	const uint32_t n = 256;
+	struct wp_stack_config c;
+	uint8_t f[256], dst[6], src[6];
+	struct wt_rig *r;
+	int k;
+
+	WT_REQUIRE();
+	if (ip_cmd("ethtool -L " OURS " rx 2 tx 2 2>/dev/null") ||
+	    ip_cmd("ethtool -L " PEER " rx 2 tx 2 2>/dev/null")) {
+		print_message("[   SKIP   ] ethtool -L refused: one queue\n");
+		skip();
+	}
+	xdp_config(&c, WP_XDP_BIND_AUTO);
+	c.queues = 2;
+	c.cores = 2;
+	r = wt_rig_create(&c);
+	assert_true(wt_report_has(r->s, "queues: 2 (interface queues 0..1)"));
+	wt_rig_start(r);
+	wt_if_mac(OURS, dst);
+	wt_if_mac(PEER, src);
+	k = wt_ksock(PEER);
+	for (uint32_t seq = 0; seq < n; seq++) {
+		wt_frame(f, 128, dst, src, seq, (uint16_t)(seq % 64));
+		wt_ksend(k, f, 128);
+		if (seq % 32 == 31)
+			wt_sleep_us(2000);
+	}
+	assert_true(wt_wait_ge_a(&r->cap->frames, n, 3000));
+	assert_int_equal(atomic_load(&r->cap->bad), 0);
+	print_message("      per queue: %llu %llu\n",
+		      (unsigned long long)atomic_load(&r->cap->per_queue[0]),
+		      (unsigned long long)atomic_load(&r->cap->per_queue[1]));
+	assert_true(atomic_load(&r->cap->per_queue[0]) > 0);
+	assert_true(atomic_load(&r->cap->per_queue[1]) > 0);
+	/* A flow stays on its queue. */
+	assert_int_equal(atomic_load(&r->cap->flow_moved), 0);
+	wt_kclose(k);
+	wp_stack_stop(r->s);
+	wp_nic_down(r->s->nic);
+	xdp_destroy(r);
+	assert_false(xdp_attached(OURS));
+	ip_cmd("ethtool -L " OURS " rx 1 tx 1 2>/dev/null");
+	ip_cmd("ethtool -L " PEER " rx 1 tx 1 2>/dev/null");
 }
 
 /* --busy-poll: the sockets busy poll, the firmware and the cores spin;
@@ -743,6 +795,7 @@ int main(void)
 					  wt_teardown),
 		cmocka_unit_test_teardown(stack_frames_reach_the_peer,
 					  wt_teardown),
+		cmocka_unit_test_teardown(two_queues, wt_teardown),
 		cmocka_unit_test_teardown(busy_poll_both_ways, wt_teardown),
 		cmocka_unit_test_teardown(refusals_name_the_fix, wt_teardown),
 		cmocka_unit_test_teardown(no_privileges_is_refused,
