@@ -357,6 +357,20 @@ static void link_down_up_then_deleted(void **state)
 	}
 	assert_int_equal(atomic_load(&r->cap->bad), 0);
 	assert_true(wt_report_u64(r->s, "fw_link_events") >= 3);
+	/* Sent while the link is down: refused by the kernel (ENETDOWN),
+	 * taken back off its ring and counted; the ring does not jam. */
+	wt_if_set_up("wpx1", false);
+	wt_rig_send(r, 0, pmac, 10);
+	assert_true(wt_wait_ge(&r->s->backend.frames_out, 10, 2000));
+	wt_sleep_us(20000);
+	assert_true(wt_report_u64(r->s, "fw_tx_errors") >= 10);
+	wt_if_set_up("wpx1", true);
+	wt_sleep_us(20000);
+	for (uint32_t i = 0; i < 20; i++) {
+		wt_frame(f, 200, mac, pmac, 100 + i, (uint16_t)i);
+		wt_ksend(ks, f, 200);
+	}
+	assert_true(wt_wait_ge_a(&r->cap->frames, 80, 3000));
 	wt_kclose(ks);
 
 	wt_errcap_begin(&cap);
