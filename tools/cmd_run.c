@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: MIT
+/*
+ * wirepath run: a whole stack on a wire, as a host.
+ *
+ *   pcap:       virtual time; frames arrive at their recorded times, what
+ *               the stack sends is written out; the run ends when the
+ *               input is done and the linger has passed (exit 0).
+ *   sim, tap,
+ *   afpacket:   real time, core threads and the backend's firmware, until
+ *               SIGINT or SIGTERM; then a clean stop (exit 0).
+ * A short summary goes to stderr at the end; --stats adds the counters
+ * (netstat -s, ip neigh, ip route, drop reasons) so scripts can check a
+ * run.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "stack/stack.h"
+
+static const char usage[] =
+	"usage: wirepath run --backend sim|pcap|tap|afpacket --addr A.B.C.D/N\n"
+	"                    [--gw A.B.C.D] [--mac MAC] [--mtu N]\n"
+	"                    [--static-arp IP=MAC]... [--vlan-drop]\n"
+	"                    [--queues N] [--cores N] [--busy-poll] [--stats]\n"
+	"                    [backend options]\n"
+	"\n"
+	"Run a stack as a host on a wire: it answers ARP and ping, sends ICMP\n"
+	"errors, delivers UDP to sockets. Runs until SIGINT or SIGTERM; with\n"
+	"--backend pcap, on virtual time until the input is done.\n"
+	"\n"
+	"interface:\n"
+	"  --addr A.B.C.D/N      address and prefix length (required)\n"
+	"  --gw A.B.C.D          default gateway, on the subnet\n"
+	"  --mac MAC             the NIC's address (default "
+	"02:00:00:00:00:02)\n"
+	"  --mtu N               68..9000 (default 1500)\n"
+	"  --static-arp IP=MAC   a permanent neighbour; repeatable, at most "
+	"16\n"
+	"  --vlan-drop           drop 802.1Q-tagged frames (default: strip "
+	"the\n"
+	"                        tag)\n"
+	"cores:\n"
+	"  --queues N            RX/TX queue pairs, 1..16 (default 1)\n"
+	"  --cores N             core threads, 1..queues (default 1)\n"
+	"  --busy-poll           cores poll instead of taking interrupts\n"
+	"backend options:\n"
+	"  pcap: --pcap-in FILE  frames to receive, at their recorded times\n"
+	"        --pcap-out FILE what the stack transmits\n"
+	"        --linger S      virtual time after the last input frame\n"
+	"                        (default 1s)\n"
+	"  sim:  --rate PPS [--size BYTES] [--flows N] [--burst ON_US:OFF_US]\n"
+	"        [--seed N]      UDP to ADDR:9 from 10.0.1.x (no socket "
+	"there:\n"
+	"                        ICMP port unreachable, rate-limited)\n"
+	"  tap, afpacket: --if NAME\n"
+	"output:\n"
+	"  --stats               at the end, print netstat -s, ip neigh,\n"
+	"                        ip route and the drop reasons on stderr\n";
+
+static int run_main(int argc, char **argv);
+
+WP_CMD_REGISTER(wp_cmd_run, "run",
+		"run a stack as a host on a wire (sim, pcap, tap, afpacket)",
+		usage, run_main)
+
+enum {
+	OPT_BACKEND,
+	OPT_ADDR,
+	OPT_GW,
+	OPT_MAC,
+	OPT_MTU,
+	OPT_STATIC_ARP,
+	OPT_VLAN_DROP,
+	OPT_QUEUES,
+	OPT_CORES,
+	OPT_BUSY_POLL,
+	OPT_PCAP_IN,
+	OPT_PCAP_OUT,
+	OPT_LINGER,
+	OPT_RATE,
+	OPT_SIZE,
+	OPT_FLOWS,
+	OPT_BURST,
+	OPT_SEED,
+	OPT_IF,
+	OPT_STATS,
+	/* --app SPEC and --ctl PATH join here with the socket layer and
+	 * the control socket (DESIGN.md's command line). */
+};
+
+static const struct wp_opt opts[] = {
+	{ "backend", 0, true, OPT_BACKEND },
+	{ "addr", 0, true, OPT_ADDR },
+	{ "gw", 0, true, OPT_GW },
+	{ "mac", 0, true, OPT_MAC },
+	{ "mtu", 0, true, OPT_MTU },
+	{ "static-arp", 0, true, OPT_STATIC_ARP },
+	{ "vlan-drop", 0, false, OPT_VLAN_DROP },
+	{ "queues", 0, true, OPT_QUEUES },
+	{ "cores", 0, true, OPT_CORES },
+	{ "busy-poll", 0, false, OPT_BUSY_POLL },
+	{ "pcap-in", 0, true, OPT_PCAP_IN },
+	{ "pcap-out", 0, true, OPT_PCAP_OUT },
+	{ "linger", 0, true, OPT_LINGER },
+	{ "rate", 0, true, OPT_RATE },
+	{ "size", 0, true, OPT_SIZE },
+	{ "flows", 0, true, OPT_FLOWS },
+	{ "burst", 0, true, OPT_BURST },
+	{ "seed", 0, true, OPT_SEED },
+	{ "if", 0, true, OPT_IF },
+	{ "stats", 0, false, OPT_STATS },
+	{ NULL, 0, false, 0 },
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+struct run_opts {
+	struct wp_stack_config cfg;
+	bool have_addr;
+	bool stats;
+	/* which options were given, to refuse those of another backend */
+	bool pcap_opts, sim_opts, if_opt;
+};
+
+/* "IP=MAC" into the next static entry. */
+static int parse_static_arp(const char *what, const char *s,
+			    struct wp_stack_config *cfg)
+{
+	const char *eq = strchr(s, '=');
+	char ip[32];
+	uint32_t n = cfg->nstatic_arp;
+
+	if (n == WP_STACK_STATIC_ARP_MAX) {
+		wp_cli_bad_value("run", what, "at most 16 of them",
+				 "one too many");
+		return -EINVAL;
+	}
+	if (!eq || (size_t)(eq - s) >= sizeof(ip)) {
+		wp_cli_bad_value("run", what, "IP=MAC", "'%s'", s);
+		return -EINVAL;
+	}
+	memcpy(ip, s, (size_t)(eq - s));
+	ip[eq - s] = '\0';
+	if (wp_parse_ipv4("run", what, ip, &cfg->static_arp[n].ip) ||
+	    wp_parse_mac("run", what, eq + 1, cfg->static_arp[n].mac))
+		return -EINVAL;
+	cfg->nstatic_arp = n + 1;
+	return 0;
+}
+
+static int parse_burst(const char *what, const char *s,
+		       struct wp_stack_config *cfg)
+{
+	const char *colon = strchr(s, ':');
+	char on[24];
+
+	if (!colon || (size_t)(colon - s) >= sizeof(on)) {
+		wp_cli_bad_value("run", what, "ON_US:OFF_US", "'%s'", s);
+		return -EINVAL;
+	}
+	memcpy(on, s, (size_t)(colon - s));
+	on[colon - s] = '\0';
+	if (wp_parse_u32("run", what, on, WP_UNIT_NONE, 1, 10000000,
+			 &cfg->burst_on_us) ||
+	    wp_parse_u32("run", what, colon + 1, WP_UNIT_NONE, 1, 10000000,
+			 &cfg->burst_off_us))
+		return -EINVAL;
+	return 0;
+}
+
+/* One option; WP_EXIT_OK to go on, else the exit status. */
+static int parse_one(struct wp_args *a, int id, struct run_opts *o)
+{
+	struct wp_stack_config *c = &o->cfg;
+	uint32_t v32;
+	unsigned plen;
+
+	switch (id) {
+	case OPT_BACKEND:
+		c->backend = a->arg;
+		return WP_EXIT_OK;
+	case OPT_ADDR:
+		if (wp_parse_ipv4_prefix("run", a->opt, a->arg, false, &c->addr,
+					 &plen))
+			return WP_EXIT_USAGE;
+		if (plen < 1)
+			return wp_cli_bad_value("run", a->opt,
+						"a prefix length 1..32", "'%s'",
+						a->arg);
+		c->prefix_len = (uint8_t)plen;
+		o->have_addr = true;
+		return WP_EXIT_OK;
+	case OPT_GW:
+		return wp_parse_ipv4("run", a->opt, a->arg, &c->gw)
+			       ? WP_EXIT_USAGE
+			       : WP_EXIT_OK;
+	case OPT_MAC:
+		return wp_parse_mac("run", a->opt, a->arg, c->mac)
+			       ? WP_EXIT_USAGE
+			       : WP_EXIT_OK;
+	case OPT_MTU:
+		return wp_parse_u32("run", a->opt, a->arg, WP_UNIT_NONE,
+				    WP_MTU_MIN, WP_MTU_MAX, &c->mtu)
+			       ? WP_EXIT_USAGE
+			       : WP_EXIT_OK;
+	case OPT_STATIC_ARP:
+		return parse_static_arp(a->opt, a->arg, c) ? WP_EXIT_USAGE
+							   : WP_EXIT_OK;
+	case OPT_VLAN_DROP:
+		c->vlan_drop = true;
+		return WP_EXIT_OK;
+	case OPT_QUEUES:
+	case OPT_CORES:
+		if (wp_parse_u32("run", a->opt, a->arg, WP_UNIT_NONE, 1,
+				 id == OPT_QUEUES ? WP_NIC_MAX_QUEUES
+						  : WP_MAX_CPUS,
+				 &v32))
+			return WP_EXIT_USAGE;
+		if (id == OPT_QUEUES)
+			c->queues = (uint16_t)v32;
+		else
+			c->cores = (uint16_t)v32;
+		return WP_EXIT_OK;
+	case OPT_BUSY_POLL:
+		c->busy_poll = true;
+		return WP_EXIT_OK;
+	case OPT_PCAP_IN:
+		c->pcap_in = a->arg;
+		o->pcap_opts = true;
+		return WP_EXIT_OK;
+	case OPT_PCAP_OUT:
+		c->pcap_out = a->arg;
+		o->pcap_opts = true;
+		return WP_EXIT_OK;
+	case OPT_LINGER:
+		o->pcap_opts = true;
+		return wp_parse_duration("run", a->opt, a->arg, WP_NSEC_PER_SEC,
+					 0, 3600 * WP_NSEC_PER_SEC,
+					 &c->linger_ns)
+			       ? WP_EXIT_USAGE
+			       : WP_EXIT_OK;
+	case OPT_RATE:
+		o->sim_opts = true;
+		return wp_parse_u64("run", a->opt, a->arg, WP_UNIT_SI, 0,
+				    1000000000, &c->rate_pps)
+			       ? WP_EXIT_USAGE
+			       : WP_EXIT_OK;
+	case OPT_SIZE:
+		o->sim_opts = true;
+		return wp_parse_u32("run", a->opt, a->arg, WP_UNIT_NONE, 58,
+				    WP_MTU_MAX + 14, &c->frame_size)
+			       ? WP_EXIT_USAGE
+			       : WP_EXIT_OK;
+	case OPT_FLOWS:
+		o->sim_opts = true;
+		return wp_parse_u32("run", a->opt, a->arg, WP_UNIT_NONE, 1,
+				    65536, &c->flows)
+			       ? WP_EXIT_USAGE
+			       : WP_EXIT_OK;
+	case OPT_BURST:
+		o->sim_opts = true;
+		return parse_burst(a->opt, a->arg, c) ? WP_EXIT_USAGE
+						      : WP_EXIT_OK;
+	case OPT_SEED:
+		return wp_parse_u64("run", a->opt, a->arg, WP_UNIT_NONE, 0,
+				    UINT64_MAX, &c->seed)
+			       ? WP_EXIT_USAGE
+			       : WP_EXIT_OK;
+	case OPT_IF:
+		c->ifname = a->arg;
+		o->if_opt = true;
+		return WP_EXIT_OK;
+	case OPT_STATS:
+		o->stats = true;
+		return WP_EXIT_OK;
+	default:
+		return WP_EXIT_USAGE;
+	}
+}
+
+/* Options that need each other or belong to another backend. */
+static int check_opts(const struct run_opts *o)
+{
+	const char *be = o->cfg.backend;
+	bool pcap = strcmp(be, "pcap") == 0, sim = strcmp(be, "sim") == 0;
+	bool iface = strcmp(be, "tap") == 0 || strcmp(be, "afpacket") == 0;
+
+	if (!pcap && !sim && !iface)
+		return wp_cli_bad_value("run", "--backend",
+					"sim, pcap, tap or afpacket", "'%s'",
+					be);
+	if (!o->have_addr)
+		return wp_cli_usage_error(&wp_cmd_run,
+					  "--addr A.B.C.D/N is required");
+	if (o->cfg.cores > o->cfg.queues)
+		return wp_cli_bad_value("run", "--cores",
+					"at most --queues (each core sends on "
+					"a queue of its own)",
+					"%u cores for %u queues", o->cfg.cores,
+					o->cfg.queues);
+	if (o->pcap_opts && !pcap)
+		return wp_cli_bad_value("run", "--pcap-in/--pcap-out/--linger",
+					"--backend pcap",
+					"not options of backend %s", be);
+	if (pcap && !o->cfg.pcap_in)
+		return wp_cli_bad_value("run", "--pcap-in", "a capture file",
+					"--backend pcap needs one");
+	if (o->sim_opts && !sim)
+		return wp_cli_bad_value("run", "--rate/--size/--flows/--burst",
+					"--backend sim",
+					"not options of backend %s", be);
+	if (o->if_opt && !iface)
+		return wp_cli_bad_value("run", "--if",
+					"--backend tap or afpacket",
+					"not an option of backend %s", be);
+	if (iface && !o->cfg.ifname)
+		return wp_cli_bad_value("run", "--if", "an interface name",
+					"--backend %s needs one", be);
+	return WP_EXIT_OK;
+}
+
+static void print_drops(struct wp_stack *s, FILE *out)
+{
+	struct wp_drop_stats d;
+
+	wp_stack_drops(s, &d);
+	fprintf(out, "Drops:\n");
+	for (int r = 0; r < WP_DROP__MAX; r++)
+		if (d.count[r])
+			fprintf(out, "    %s: %" PRIu64 "\n",
+				wp_drop_reason_name((enum wp_drop_reason)r),
+				d.count[r]);
+}
+
+static void print_stats(struct wp_stack *s, FILE *out)
+{
+	wp_net_print_netstat(s->net, out);
+	fprintf(out, "Neighbours:\n");
+	wp_net_print_neigh(s->net, out);
+	fprintf(out, "Routes:\n");
+	wp_net_print_route(s->net, out);
+	print_drops(s, out);
+}
+
+static void summary(struct wp_stack *s, const char *backend, double seconds,
+		    bool virtual_time)
+{
+	struct wp_stack_rx rx;
+
+	wp_stack_rx_totals(s, &rx);
+	fprintf(stderr,
+		"wirepath run: %s: %" PRIu64 " frames in, %" PRIu64
+		" handed up, %" PRIu64 " frames out in %.3f s%s\n",
+		backend, s->backend.frames_in, rx.packets,
+		s->backend.frames_out, seconds,
+		virtual_time ? " of virtual time" : "");
+}
+
+/* Virtual time: step through the capture until it is done. */
+static int run_pcap(struct wp_stack *s)
+{
+	/* Steps of 10 ms: run_until stops at every event in between, so
+	 * the step only bounds how often an interrupt is noticed. */
+	const uint64_t step = 10 * WP_NSEC_PER_MSEC;
+
+	while (!wp_stack_done(s) && !stop_signal)
+		if (wp_stack_run_until(s, wp_stack_now(s) + step))
+			return wp_cli_fail("run", "the virtual clock refused "
+						  "to move: a bug, please "
+						  "report it");
+	return WP_EXIT_OK;
+}
+
+static int run_real_time(struct wp_stack *s)
+{
+	int ret = wp_stack_start(s);
+
+	if (ret)
+		return wp_cli_fail("run",
+				   "cannot start the stack: %s (the backend "
+				   "says why above, if it knows)",
+				   strerror(-ret));
+	while (!stop_signal) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
+	wp_stack_stop(s);
+	return WP_EXIT_OK;
+}
+
+static int run_main(int argc, char **argv)
+{
+	struct run_opts o;
+	struct wp_stack *s;
+	struct wp_args a;
+	char err[512];
+	uint64_t t0;
+	bool pcap;
+	int id, ret;
+
+	memset(&o, 0, sizeof(o));
+	wp_stack_config_default(&o.cfg);
+	o.cfg.backend = "sim";
+	wp_args_init(&a, &wp_cmd_run, opts, argc, argv);
+	while ((id = wp_args_next(&a)) != WP_ARG_END) {
+		if (id == WP_ARG_HELP)
+			return WP_EXIT_OK;
+		if (id == WP_ARG_ERROR)
+			return WP_EXIT_USAGE;
+		if (id == WP_ARG_POSITIONAL)
+			return wp_cli_usage_error(
+				&wp_cmd_run, "unexpected argument '%s'", a.arg);
+		ret = parse_one(&a, id, &o);
+		if (ret != WP_EXIT_OK)
+			return ret;
+	}
+	ret = check_opts(&o);
+	if (ret != WP_EXIT_OK)
+		return ret;
+	pcap = strcmp(o.cfg.backend, "pcap") == 0;
+	o.cfg.virtual_time = pcap;
+
+	s = wp_stack_create(&o.cfg, err, sizeof(err));
+	if (!s)
+		return wp_cli_fail("run", "%s", err);
+	/* Applications (--app) attach here, once sockets exist; the
+	 * control socket (--ctl) opens here too. */
+	stop_signal = 0;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	t0 = pcap ? wp_stack_now(s) : wp_time_real_ns();
+	ret = pcap ? run_pcap(s) : run_real_time(s);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	if (ret == WP_EXIT_OK) {
+		uint64_t t1 = pcap ? wp_stack_now(s) : wp_time_real_ns();
+
+		summary(s, o.cfg.backend, (double)(t1 - t0) / 1e9, pcap);
+		if (o.stats)
+			print_stats(s, stderr);
+	}
+	wp_stack_destroy(s);
+	return ret;
+}
