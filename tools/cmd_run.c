@@ -6,7 +6,8 @@
  *               the stack sends is written out; the run ends when the
  *               input is done and the linger has passed (exit 0).
  *   sim, tap,
- *   afpacket:   real time, core threads and the backend's firmware, until
+ *   afpacket,
+ *   afxdp:      real time, core threads and the backend's firmware, until
  *               SIGINT or SIGTERM; then a clean stop (exit 0).
  * A short summary goes to stderr at the end; --stats adds the counters
  * (netstat -s, ip neigh, ip route, drop reasons) so scripts can check a
@@ -24,7 +25,8 @@
 #include "stack/stack.h"
 
 static const char usage[] =
-	"usage: wirepath run --backend sim|pcap|tap|afpacket --addr A.B.C.D/N\n"
+	"usage: wirepath run --backend sim|pcap|tap|afpacket|afxdp\n"
+	"                    --addr A.B.C.D/N\n"
 	"                    [--gw A.B.C.D] [--mac MAC] [--mtu N]\n"
 	"                    [--static-arp IP=MAC]... [--vlan-drop]\n"
 	"                    [--queues N] [--cores N] [--busy-poll] [--stats]\n"
@@ -58,7 +60,12 @@ static const char usage[] =
 	"        [--seed N]      UDP to ADDR:9 from 10.0.1.x (no socket "
 	"there:\n"
 	"                        ICMP port unreachable, rate-limited)\n"
-	"  tap, afpacket: --if NAME\n"
+	"  tap, afpacket, afxdp: --if NAME\n"
+	"  afxdp: --queue Q      the interface's queue for NIC queue 0 (NIC\n"
+	"                        queue i: Q + i; default 0)\n"
+	"         --copy | --zerocopy\n"
+	"                        bind in copy mode, or zero copy or nothing\n"
+	"                        (default: zero copy where the driver has it)\n"
 	"output:\n"
 	"  --stats               at the end, print netstat -s, ip neigh,\n"
 	"                        ip route and the drop reasons on stderr\n";
@@ -66,7 +73,8 @@ static const char usage[] =
 static int run_main(int argc, char **argv);
 
 WP_CMD_REGISTER(wp_cmd_run, "run",
-		"run a stack as a host on a wire (sim, pcap, tap, afpacket)",
+		"run a stack as a host on a wire (sim, pcap, tap, afpacket, "
+		"afxdp)",
 		usage, run_main)
 
 enum {
@@ -89,6 +97,9 @@ enum {
 	OPT_BURST,
 	OPT_SEED,
 	OPT_IF,
+	OPT_QUEUE,
+	OPT_COPY,
+	OPT_ZEROCOPY,
 	OPT_STATS,
 	/* --app SPEC and --ctl PATH join here with the socket layer and
 	 * the control socket (DESIGN.md's command line). */
@@ -114,6 +125,9 @@ static const struct wp_opt opts[] = {
 	{ "burst", 0, true, OPT_BURST },
 	{ "seed", 0, true, OPT_SEED },
 	{ "if", 0, true, OPT_IF },
+	{ "queue", 0, true, OPT_QUEUE },
+	{ "copy", 0, false, OPT_COPY },
+	{ "zerocopy", 0, false, OPT_ZEROCOPY },
 	{ "stats", 0, false, OPT_STATS },
 	{ NULL, 0, false, 0 },
 };
@@ -130,7 +144,7 @@ struct run_opts {
 	bool have_addr;
 	bool stats;
 	/* which options were given, to refuse those of another backend */
-	bool pcap_opts, sim_opts, if_opt;
+	bool pcap_opts, sim_opts, if_opt, xdp_opts, copy, zerocopy;
 };
 
 /* "IP=MAC" into the next static entry. */
@@ -281,6 +295,22 @@ static int parse_one(struct wp_args *a, int id, struct run_opts *o)
 		c->ifname = a->arg;
 		o->if_opt = true;
 		return WP_EXIT_OK;
+	case OPT_QUEUE:
+		o->xdp_opts = true;
+		return wp_parse_u32("run", a->opt, a->arg, WP_UNIT_NONE, 0,
+				    65535 - WP_NIC_MAX_QUEUES, &c->xdp_queue)
+			       ? WP_EXIT_USAGE
+			       : WP_EXIT_OK;
+	case OPT_COPY:
+	case OPT_ZEROCOPY:
+		o->xdp_opts = true;
+		if (id == OPT_COPY)
+			o->copy = true;
+		else
+			o->zerocopy = true;
+		c->xdp_bind = id == OPT_COPY ? WP_XDP_BIND_COPY
+					     : WP_XDP_BIND_ZEROCOPY;
+		return WP_EXIT_OK;
 	case OPT_STATS:
 		o->stats = true;
 		return WP_EXIT_OK;
@@ -294,12 +324,14 @@ static int check_opts(const struct run_opts *o)
 {
 	const char *be = o->cfg.backend;
 	bool pcap = strcmp(be, "pcap") == 0, sim = strcmp(be, "sim") == 0;
-	bool iface = strcmp(be, "tap") == 0 || strcmp(be, "afpacket") == 0;
+	bool xdp = strcmp(be, "afxdp") == 0;
+	bool iface =
+		strcmp(be, "tap") == 0 || strcmp(be, "afpacket") == 0 || xdp;
 
 	if (!pcap && !sim && !iface)
 		return wp_cli_bad_value("run", "--backend",
-					"sim, pcap, tap or afpacket", "'%s'",
-					be);
+					"sim, pcap, tap, afpacket or afxdp",
+					"'%s'", be);
 	if (!o->have_addr)
 		return wp_cli_usage_error(&wp_cmd_run,
 					  "--addr A.B.C.D/N is required");
@@ -322,8 +354,15 @@ static int check_opts(const struct run_opts *o)
 					"not options of backend %s", be);
 	if (o->if_opt && !iface)
 		return wp_cli_bad_value("run", "--if",
-					"--backend tap or afpacket",
+					"--backend tap, afpacket or afxdp",
 					"not an option of backend %s", be);
+	if (o->xdp_opts && !xdp)
+		return wp_cli_bad_value("run", "--queue/--copy/--zerocopy",
+					"--backend afxdp",
+					"not options of backend %s", be);
+	if (o->copy && o->zerocopy)
+		return wp_cli_bad_value("run", "--copy/--zerocopy",
+					"one of them", "both given");
 	if (iface && !o->cfg.ifname)
 		return wp_cli_bad_value("run", "--if", "an interface name",
 					"--backend %s needs one", be);
