@@ -220,9 +220,11 @@ static int parse_one(struct wp_args *a, int id, struct run_opts *o)
 			       ? WP_EXIT_USAGE
 			       : WP_EXIT_OK;
 	case OPT_MAC:
-		return wp_parse_mac("run", a->opt, a->arg, c->mac)
-			       ? WP_EXIT_USAGE
-			       : WP_EXIT_OK;
+		if (wp_parse_mac("run", a->opt, a->arg, c->mac))
+			return WP_EXIT_USAGE;
+		/* Without it tap and afpacket choose (wp_stack_config). */
+		c->mac_set = true;
+		return WP_EXIT_OK;
 	case OPT_MTU:
 		return wp_parse_u32("run", a->opt, a->arg, WP_UNIT_NONE,
 				    WP_MTU_MIN, WP_MTU_MAX, &c->mtu)
