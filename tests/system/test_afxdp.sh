@@ -22,11 +22,13 @@ if [ -z "${WP_AFXDP_NS:-}" ]; then
 	for c in ip ping unshare nsenter setpriv; do
 		command -v "$c" >/dev/null || skip "needs $c"
 	done
-	"$wp" run --help 2>&1 | grep -q -- --zerocopy ||
-		skip "wirepath run has no afxdp options"
+	# (Outputs go to variables first: with pipefail, grep -q closing a
+	# pipe early would fail the pipeline.)
+	help=$("$wp" run --help 2>&1 || true)
+	grep -q -- --zerocopy <<<"$help" || skip "wirepath run has no afxdp options"
 	# No such interface: refused before anything is opened.
-	"$wp" run --backend afxdp --if wpnosuch0 --addr 10.9.2.2/24 2>&1 |
-		grep -q "built without libxdp" &&
+	said=$("$wp" run --backend afxdp --if wpnosuch0 --addr 10.9.2.2/24 2>&1 || true)
+	! grep -q "built without libxdp" <<<"$said" ||
 		skip "wirepath was built without the afxdp backend (libxdp, libbpf)"
 	unshare --net true 2>/dev/null || skip "cannot create a network namespace"
 	WP_AFXDP_NS=1 exec unshare --net -- bash "$0" "$@"
@@ -70,7 +72,11 @@ wait_open() {
 	fail "the afxdp backend never opened"
 }
 
-xdp_on() { ip -d link show dev wpx1 | grep -q xdp; }
+xdp_on() {
+	local l
+	l=$(ip -d link show dev wpx1)
+	grep -q xdp <<<"$l"
+}
 
 # ping from the peer's namespace: every echo answered, at both sizes.
 pings() { # ADDR NETNS-PID
@@ -80,12 +86,12 @@ pings() { # ADDR NETNS-PID
 	done
 	out=$("${ns[@]}" ping -c 3 -i 0.2 -W 2 "$1") ||
 		{ echo "$out" >&2; cat "$tmp/wp.log" >&2; fail "ping $1 (56 bytes)"; }
-	echo "$out" | grep -q ' 3 received' || fail "ping $1: $out"
-	echo "$out" | grep -q '^64 bytes from' || fail "ping $1: $out"
+	grep -q ' 3 received' <<<"$out" || fail "ping $1: $out"
+	grep -q '^64 bytes from' <<<"$out" || fail "ping $1: $out"
 	out=$("${ns[@]}" ping -c 3 -i 0.2 -W 2 -s 1472 -M do "$1") ||
 		{ echo "$out" >&2; fail "ping $1 (1472 bytes)"; }
-	echo "$out" | grep -q ' 3 received' || fail "ping -s 1472 $1: $out"
-	echo "$out" | grep -q '^1480 bytes from' || fail "ping -s 1472: $out"
+	grep -q ' 3 received' <<<"$out" || fail "ping -s 1472 $1: $out"
+	grep -q '^1480 bytes from' <<<"$out" || fail "ping -s 1472: $out"
 }
 
 echoes_answered() { # N
