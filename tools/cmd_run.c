@@ -39,8 +39,9 @@ static const char usage[] =
 	"interface:\n"
 	"  --addr A.B.C.D/N      address and prefix length (required)\n"
 	"  --gw A.B.C.D          default gateway, on the subnet\n"
-	"  --mac MAC             the NIC's address (default "
-	"02:00:00:00:00:02)\n"
+	"  --mac MAC             the NIC's address (default 02:00:00:00:00:02;\n"
+	"                        afpacket: the interface's own, tap: one\n"
+	"                        seeded by --seed and the interface name)\n"
 	"  --mtu N               68..9000 (default 1500)\n"
 	"  --static-arp IP=MAC   a permanent neighbour; repeatable, at most "
 	"16\n"
@@ -392,6 +393,8 @@ static void print_stats(struct wp_stack *s, FILE *out)
 	fprintf(out, "Routes:\n");
 	wp_net_print_route(s->net, out);
 	print_drops(s, out);
+	fprintf(out, "Backend:\n");
+	wp_backend_report(&s->backend, out);
 }
 
 static void summary(struct wp_stack *s, const char *backend, double seconds,
@@ -476,6 +479,17 @@ static int run_main(int argc, char **argv)
 	s = wp_stack_create(&o.cfg, err, sizeof(err));
 	if (!s)
 		return wp_cli_fail("run", "%s", err);
+	if (o.cfg.ifname) { /* a real interface may have chosen them */
+		uint8_t m[6];
+		uint32_t mtu;
+
+		wp_stack_get_link(s, m, &mtu);
+		fprintf(stderr,
+			"wirepath run: %s on %s: mac "
+			"%02x:%02x:%02x:%02x:%02x:%02x, mtu %u\n",
+			o.cfg.backend, o.cfg.ifname, m[0], m[1], m[2], m[3],
+			m[4], m[5], mtu);
+	}
 	/* Applications (--app) attach here, once sockets exist; the
 	 * control socket (--ctl) opens here too. */
 	stop_signal = 0;
