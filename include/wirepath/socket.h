@@ -26,8 +26,17 @@
 #ifndef WIREPATH_SOCKET_H
 #define WIREPATH_SOCKET_H
 
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <time.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -235,6 +244,330 @@ int wp_epoll_wait(int epfd, struct wp_epoll_event *events, int maxevents,
  * when the last call still using it returns. 0, or -1 with errno EBADF.
  */
 int wp_close(int fd);
+
+/* --- sockets -------------------------------------------------------------
+ *
+ * The BSD socket calls, with Linux's constants (AF_INET, SOCK_DGRAM,
+ * MSG_*, SOL_SOCKET, SO_*, IPPROTO_IP, IP_*) from the system headers and
+ * Linux's errno values. Today: AF_INET / SOCK_DGRAM (UDP).
+ *
+ * The boundary is where the seeds' "copy into your program's memory"
+ * happens: a receive dequeues a datagram (an skb that has not been copied
+ * since the NIC wrote it) under the socket lock, then copies its payload
+ * into the caller's buffer with the lock released: one copy per
+ * datagram. wp_recv_zc() lends the payload instead, with no copy;
+ * wp_recvmmsg() takes many datagrams per call under one lock.
+ *
+ * Blocking: a socket blocks by default. Nothing to read: the call sleeps
+ * on the socket's wait queue (sk_data_ready wakes it) until a datagram,
+ * an error or a shutdown arrives, or SO_RCVTIMEO passes (EAGAIN). A
+ * non-blocking socket (SOCK_NONBLOCK, O_NONBLOCK through wp_fcntl,
+ * FIONBIO through wp_ioctl) or a call with MSG_DONTWAIT returns -1/EAGAIN
+ * at once instead. Timeouts run on the socket's stack clock, virtual
+ * time included.
+ *
+ * Backpressure: a socket's receive queue holds at most SO_RCVBUF bytes
+ * of truesize (the whole buffer of each datagram plus its descriptor,
+ * as Linux charges it); a datagram arriving at a full socket is dropped
+ * and counted (UdpRcvbufErrors, the socket's drops, WP_DROP_SOCKET_RCVBUFF)
+ * and never blocks the core. UDP has no window: the sender learns
+ * nothing, as on Linux.
+ *
+ * Sending: an application thread copies the payload into an skb from its
+ * own transmit pool (one per sending thread, made on its first send),
+ * builds the headers and hands the datagram to the stack's core, which
+ * routes, resolves and transmits it; the core frees the buffer back to
+ * the thread's pool. While all of a thread's buffers are in flight a
+ * send waits (blocking, up to SO_SNDTIMEO) or fails with EAGAIN.
+ *
+ * Differences from Linux, all of them listed:
+ *   - UDP payloads above WP_SOCKET_TX_MAX (65376) bytes are refused with
+ *     EMSGSIZE (Linux's limit is 65507): a datagram is sent from one
+ *     buffer, whose size a 16-bit header offset bounds.
+ *   - SO_SNDBUF is kept, doubled and reported as Linux does, but UDP
+ *     sends are bounded by the thread's transmit pool, not by SO_SNDBUF.
+ *   - a full transmit queue of the core is not reported (as Linux
+ *     without IP_RECVERR): the datagram is dropped and counted
+ *     (UdpSndbufErrors, WP_DROP_SUBMIT_QUEUE_FULL).
+ *   - connect() to port 0 or to INADDR_ANY is EINVAL (Linux connects to
+ *     the loopback); there is no loopback device.
+ *   - ports below 1024 need no privilege; EISCONN never arises for UDP
+ *     (sendto on a connected UDP socket sends where it is told, as on
+ *     Linux).
+ *   - MSG_MORE (corking) is accepted and ignored: every send is a
+ *     datagram. MSG_OOB is EOPNOTSUPP. MSG_ERRQUEUE finds no error queue
+ *     (EAGAIN). No control messages are produced (msg_controllen 0).
+ */
+
+struct wp_stack;
+
+/* The largest UDP payload a send accepts here (see above). */
+#define WP_SOCKET_TX_MAX 65376u
+
+/* struct mmsghdr (Linux, <sys/socket.h> with _GNU_SOURCE), same layout. */
+struct wp_mmsghdr {
+	struct msghdr msg_hdr;
+	unsigned int msg_len; /* bytes received or sent */
+};
+
+/*
+ * The stack wp_socket() creates sockets on (a process-wide default, as
+ * a process has one kernel). Returns the previous default. A stack must
+ * stop being the default (wp_stack_make_default(NULL)) before it is
+ * destroyed; sockets on it must be closed first, too.
+ */
+struct wp_stack *wp_stack_make_default(struct wp_stack *s);
+struct wp_stack *wp_stack_default(void);
+
+/*
+ * socket(2) on the default stack, or on s (tests and tools with several
+ * stacks in one process). type: SOCK_DGRAM, optionally | SOCK_NONBLOCK |
+ * SOCK_CLOEXEC (accepted: there is no exec). protocol: 0 or IPPROTO_UDP.
+ * Returns the descriptor (lowest free) or -1 with errno:
+ *   EAFNOSUPPORT     domain is not AF_INET
+ *   EINVAL           unknown type or flag bits, protocol out of range
+ *   ESOCKTNOSUPPORT  a type with no protocol here (SOCK_STREAM until TCP)
+ *   EPROTONOSUPPORT  a protocol the type does not have
+ *   ENETDOWN         wp_socket(): no default stack
+ *   EMFILE, ENOMEM
+ */
+int wp_socket(int domain, int type, int protocol);
+int wp_socket_net(struct wp_stack *s, int domain, int type, int protocol);
+
+/*
+ * bind(2): a struct sockaddr_in; port 0 picks an ephemeral port
+ * (net.ipv4.ip_local_port_range). -1 with errno:
+ *   EBADF, ENOTSOCK  fd is not open / not a socket
+ *   EFAULT           addr NULL
+ *   EINVAL           addrlen < sizeof(struct sockaddr_in), already bound
+ *   EAFNOSUPPORT     family not AF_INET (AF_UNSPEC with INADDR_ANY is
+ *                    taken as AF_INET, as Linux does)
+ *   EADDRNOTAVAIL    the address is not one of the stack's
+ *   EADDRINUSE       the port is taken (see SO_REUSEADDR/SO_REUSEPORT),
+ *                    or no ephemeral port is free
+ */
+int wp_bind(int fd, const struct sockaddr *addr, socklen_t addrlen);
+
+/*
+ * connect(2) of a UDP socket: sets the default destination and receives
+ * only from it; binds an ephemeral port first if needed. AF_UNSPEC
+ * dissolves the association (and gives back a port bind did not choose).
+ * Connecting again replaces the peer. -1 with errno: EBADF, ENOTSOCK,
+ * EFAULT, EINVAL (short addrlen, port 0, INADDR_ANY), EAFNOSUPPORT,
+ * ENETUNREACH (no route), EACCES (a broadcast address without
+ * SO_BROADCAST), EADDRINUSE (no ephemeral port).
+ */
+int wp_connect(int fd, const struct sockaddr *addr, socklen_t addrlen);
+
+/*
+ * getsockname(2) / getpeername(2): the address is truncated to *addrlen
+ * and *addrlen set to its full size. An unbound socket's name is
+ * 0.0.0.0:0. -1 with errno: EBADF, ENOTSOCK, EFAULT (NULL pointers),
+ * EINVAL (*addrlen < 0), ENOTCONN (getpeername, not connected).
+ */
+int wp_getsockname(int fd, struct sockaddr *addr, socklen_t *addrlen);
+int wp_getpeername(int fd, struct sockaddr *addr, socklen_t *addrlen);
+
+/*
+ * send(2), sendto(2), sendmsg(2): one datagram of len bytes (copied
+ * once, into a transmit buffer). dest NULL: the connected peer. Flags:
+ * MSG_DONTWAIT, MSG_NOSIGNAL, MSG_CONFIRM, MSG_MORE (ignored). Returns
+ * len, or -1 with errno:
+ *   EBADF, ENOTSOCK, EFAULT (buf NULL with len > 0)
+ *   EDESTADDRREQ     no dest and not connected
+ *   EINVAL           dest shorter than sockaddr_in, port 0
+ *   EAFNOSUPPORT     dest family not AF_INET (or AF_UNSPEC)
+ *   EMSGSIZE         payload above 65507 (or WP_SOCKET_TX_MAX), or above
+ *                    the path MTU with IP_MTU_DISCOVER IP_PMTUDISC_DO,
+ *                    msg_iovlen above IOV_MAX
+ *   EACCES           a broadcast destination without SO_BROADCAST
+ *   ENETUNREACH      no route
+ *   ECONNREFUSED     (and any pending error) an ICMP error reported on
+ *                    a connected socket since the last call (SO_ERROR)
+ *   EPIPE            sending side shut down
+ *   EAGAIN           non-blocking and no transmit buffer, or
+ *                    SO_SNDTIMEO passed
+ *   EOPNOTSUPP       MSG_OOB
+ */
+ssize_t wp_send(int fd, const void *buf, size_t len, int flags);
+ssize_t wp_sendto(int fd, const void *buf, size_t len, int flags,
+		  const struct sockaddr *dest, socklen_t addrlen);
+ssize_t wp_sendmsg(int fd, const struct msghdr *msg, int flags);
+
+/*
+ * sendmmsg(2): up to vlen datagrams; msg_len of each set to its length.
+ * Returns how many were sent, or -1 with the first datagram's errno (an
+ * error after the first ends the batch and is returned by the next call
+ * on the socket, as Linux does via SO_ERROR for non-EAGAIN errors).
+ */
+int wp_sendmmsg(int fd, struct wp_mmsghdr *vec, unsigned int vlen, int flags);
+
+/*
+ * recv(2), recvfrom(2), recvmsg(2): one datagram. Its payload is copied
+ * into buf (up to len bytes; the rest of the datagram is discarded, and
+ * recvmsg sets MSG_TRUNC in msg_flags). Returns the bytes copied, or
+ * with MSG_TRUNC in flags the datagram's real length (Linux UDP).
+ * MSG_PEEK leaves the datagram queued. src: the sender (truncated to
+ * *addrlen, which is set to sizeof(struct sockaddr_in)). Returns 0 on a
+ * zero-length datagram, and after wp_shutdown(SHUT_RD) once the queue is
+ * empty. -1 with errno:
+ *   EBADF, ENOTSOCK, EFAULT (buf NULL with len > 0, src without addrlen)
+ *   EINVAL           *addrlen < 0
+ *   EAGAIN           non-blocking (or MSG_DONTWAIT) and nothing queued;
+ *                    or SO_RCVTIMEO passed
+ *   ECONNREFUSED     (and any pending error) as for send: reported once,
+ *                    before any queued data
+ *   EMSGSIZE         msg_iovlen above IOV_MAX
+ *   EOPNOTSUPP       MSG_OOB
+ */
+ssize_t wp_recv(int fd, void *buf, size_t len, int flags);
+ssize_t wp_recvfrom(int fd, void *buf, size_t len, int flags,
+		    struct sockaddr *src, socklen_t *addrlen);
+ssize_t wp_recvmsg(int fd, struct msghdr *msg, int flags);
+
+/*
+ * recvmmsg(2): up to vlen datagrams in one call, taken off the receive
+ * queue under one lock and then copied one by one. Waits (unless
+ * non-blocking) for the first; MSG_WAITFORONE: never for the others;
+ * otherwise waits on until vlen arrived or timeout passes (NULL: no
+ * limit besides SO_RCVTIMEO; measured on the stack's clock). Returns how
+ * many were received (each msg_len set, msg_flags MSG_TRUNC when cut),
+ * or -1 with errno as wp_recvmsg when none was. An error after the first
+ * datagram ends the batch and is kept for the next call.
+ */
+int wp_recvmmsg(int fd, struct wp_mmsghdr *vec, unsigned int vlen, int flags,
+		struct timespec *timeout);
+
+/*
+ * Zero-copy receive: lend the next datagram's payload where the NIC
+ * wrote it. iov->iov_base and iov_len describe the payload (read-only);
+ * *handle keeps it alive until wp_recv_zc_release(*handle), from any
+ * thread. Flags, blocking, src and errors as wp_recvfrom; MSG_PEEK and
+ * MSG_TRUNC are EINVAL. Returns the payload length.
+ *
+ * Cost: no copy, but the buffer is one the NIC's receive ring refills
+ * from: a borrowed buffer is one fewer for the wire until released, so
+ * hold few, briefly. Every handle must be released before the stack is
+ * destroyed.
+ */
+struct wp_zc_handle;
+ssize_t wp_recv_zc(int fd, struct iovec *iov, struct wp_zc_handle **handle,
+		   int flags, struct sockaddr *src, socklen_t *addrlen);
+void wp_recv_zc_release(struct wp_zc_handle *handle);
+
+/*
+ * shutdown(2): SHUT_RD, SHUT_WR, SHUT_RDWR. Wakes every thread waiting
+ * on the socket: a blocked receive returns 0 once the queue is empty, a
+ * send fails with EPIPE. On an unconnected UDP socket it takes effect
+ * and still returns -1 with ENOTCONN (Linux). -1 with errno: EBADF,
+ * ENOTSOCK, EINVAL (how), ENOTCONN.
+ */
+int wp_shutdown(int fd, int how);
+
+/*
+ * setsockopt(2) / getsockopt(2).
+ *   SOL_SOCKET:
+ *     SO_RCVBUF, SO_SNDBUF  int bytes: min(val, net.core.rmem_max /
+ *                           wmem_max) doubled, at least the minimum
+ *                           (Linux); getsockopt returns the doubled value
+ *     SO_RCVBUFFORCE, SO_SNDBUFFORCE  the same without the max clamp
+ *     SO_REUSEADDR, SO_REUSEPORT, SO_BROADCAST  int flag (next bind /
+ *                           next send)
+ *     SO_RCVTIMEO, SO_SNDTIMEO  struct timeval; {0, 0}: no timeout;
+ *                           tv_usec outside 0..999999: EDOM; a negative
+ *                           tv_sec: no wait at all
+ *     SO_ERROR              (get) the pending error, which is cleared
+ *     SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ACCEPTCONN  (get)
+ *   IPPROTO_IP:
+ *     IP_TTL     1..255, -1: the default (64)
+ *     IP_TOS     0..255
+ *     IP_MTU_DISCOVER  IP_PMTUDISC_DONT/WANT/DO/PROBE; DO and PROBE set
+ *                DF and make sends above the MTU fail with EMSGSIZE
+ *     IP_MTU     (get, connected) the path MTU
+ * An int option takes optlen >= sizeof(int) (EINVAL otherwise); get
+ * truncates to *optlen and sets it. -1 with errno: EBADF, ENOTSOCK,
+ * EFAULT (NULL optval/optlen), EINVAL, EDOM, ENOPROTOOPT (unknown level
+ * or option), ENOTCONN (IP_MTU unconnected).
+ */
+int wp_setsockopt(int fd, int level, int optname, const void *optval,
+		  socklen_t optlen);
+int wp_getsockopt(int fd, int level, int optname, void *optval,
+		  socklen_t *optlen);
+
+/*
+ * fcntl(2): F_GETFL (O_RDWR, | O_NONBLOCK), F_SETFL (O_NONBLOCK is the
+ * only flag that changes), F_GETFD / F_SETFD (FD_CLOEXEC accepted and
+ * reported as 0: there is no exec). Epoll descriptors answer F_GETFL and
+ * F_GETFD too. -1 with errno EBADF, EINVAL (another command).
+ */
+int wp_fcntl(int fd, int cmd, ...);
+
+/*
+ * ioctl(2): FIONBIO (int *: non-blocking on/off), FIONREAD / SIOCINQ
+ * (int *: the size of the next datagram's payload, 0 if none: Linux
+ * UDP), SIOCOUTQ (int *: bytes charged to the send side). -1 with errno
+ * EBADF, ENOTSOCK, EFAULT (NULL argument), ENOTTY (another request).
+ */
+int wp_ioctl(int fd, unsigned long request, ...);
+
+/* --- the boundary's counters ---------------------------------------------- */
+
+/*
+ * What crossing the boundary cost: calls, copies and the bytes they
+ * moved, zero-copy loans apart. Kept per socket and for the process
+ * (`wirepath stat sockets`); counting is per thread, summed on reading.
+ */
+enum wp_socket_stat {
+	WP_SOCKET_STAT_CALLS,	   /* socket calls of any kind */
+	WP_SOCKET_STAT_RECV_CALLS, /* recv, recvfrom, recvmsg, recvmmsg, zc */
+	WP_SOCKET_STAT_SEND_CALLS, /* send, sendto, sendmsg, sendmmsg */
+	WP_SOCKET_STAT_RX_DATAGRAMS, /* datagrams received by copy */
+	WP_SOCKET_STAT_RX_COPIES,    /* memcpy into the application: one per
+				      * iovec segment written */
+	WP_SOCKET_STAT_RX_BYTES,     /* bytes those copies moved */
+	WP_SOCKET_STAT_ZC_DATAGRAMS, /* datagrams lent by wp_recv_zc */
+	WP_SOCKET_STAT_ZC_BYTES,     /* their payload bytes (not copied) */
+	WP_SOCKET_STAT_TX_DATAGRAMS, /* datagrams handed to the stack */
+	WP_SOCKET_STAT_TX_COPIES,    /* memcpy out of the application */
+	WP_SOCKET_STAT_TX_BYTES,
+	WP_SOCKET_STAT_WOULD_BLOCK,  /* EAGAIN returns */
+	WP_SOCKET_STAT_SLEEPS,	     /* times a call slept */
+	WP_SOCKET_STAT_ERRORS,	     /* other -1 returns */
+	WP_SOCKET_STAT__MAX
+};
+
+/* Field i is enum wp_socket_stat i. */
+struct wp_socket_stats {
+	uint64_t calls, recv_calls, send_calls;
+	uint64_t rx_datagrams, rx_copies, rx_bytes;
+	uint64_t zc_datagrams, zc_bytes;
+	uint64_t tx_datagrams, tx_copies, tx_bytes;
+	uint64_t would_block, sleeps, errors;
+};
+
+/* "rx_copies" for WP_SOCKET_STAT_RX_COPIES; "?" out of range. */
+const char *wp_socket_stat_name(enum wp_socket_stat stat);
+
+/* One socket's counters (they count calls made through fd only). 0, or
+ * -1 with errno EBADF, ENOTSOCK, EFAULT. */
+int wp_socket_get_stats(int fd, struct wp_socket_stats *st);
+
+/* The process's counters, every socket and thread together; calls
+ * that failed before finding a socket (EBADF) count here only. */
+void wp_socket_get_global_stats(struct wp_socket_stats *st);
+
+/*
+ * Transmit pools: true when every buffer of every sending thread's pool
+ * is back (no datagram in flight). Tests check it at teardown, after the
+ * stacks are destroyed.
+ */
+bool wp_socket_tx_pools_whole(void);
+
+/*
+ * Free the transmit pools (no thread may be sending). A pool with
+ * buffers still out is kept, and -1 with errno EBUSY is returned.
+ */
+int wp_socket_cleanup(void);
 
 #ifdef __cplusplus
 }
