@@ -536,6 +536,41 @@ static void stack_frames_reach_the_peer(void **state)
 	assert_false(xdp_attached(OURS));
 }
 
+static void refused(const struct wp_stack_config *c, int want_errno,
+		    const char *want);
+
+/* A device without native XDP (a bridge): the generic hook, copy mode;
+ * --zerocopy is refused there, and nothing stays attached either way. */
+static void generic_xdp_fallback(void **state)
+{
+	struct wp_stack_config c;
+	struct wt_rig *r;
+
+	WT_REQUIRE();
+	if (ip_cmd("ip link add wpxd type bridge 2>/dev/null") ||
+	    ip_cmd("ip link set wpxd up")) {
+		print_message(
+			"[   SKIP   ] no bridge device (modprobe bridge)\n");
+		skip();
+	}
+	xdp_config(&c, WP_XDP_BIND_AUTO);
+	c.ifname = "wpxd";
+	r = wt_rig_create(&c);
+	assert_string_equal(wp__afxdp_mode(&r->s->backend), "xdp-generic copy");
+	assert_true(xdp_attached("wpxd"));
+	wt_rig_start(r);
+	wp_stack_stop(r->s);
+	umem_accounted(r);
+	xdp_destroy(r);
+	assert_false(xdp_attached("wpxd"));
+
+	xdp_config(&c, WP_XDP_BIND_ZEROCOPY);
+	c.ifname = "wpxd";
+	refused(&c, EOPNOTSUPP, "zero-copy");
+	assert_false(xdp_attached("wpxd"));
+	ip_cmd("ip link del wpxd");
+}
+
 /* Two queues: two sockets on the interface's queues 0 and 1, each NIC
  * queue fed by its own; the kernel's queue choice is the RSS. */
 static void two_queues(void **state)
@@ -801,6 +836,7 @@ int main(void)
 					  wt_teardown),
 		cmocka_unit_test_teardown(stack_frames_reach_the_peer,
 					  wt_teardown),
+		cmocka_unit_test_teardown(generic_xdp_fallback, wt_teardown),
 		cmocka_unit_test_teardown(two_queues, wt_teardown),
 		cmocka_unit_test_teardown(busy_poll_both_ways, wt_teardown),
 		cmocka_unit_test_teardown(refusals_name_the_fix, wt_teardown),
