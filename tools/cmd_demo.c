@@ -21,10 +21,11 @@
 #include <time.h>
 
 #include "cli.h"
+#include "ctl/ctl.h"
 #include "stack/stack.h"
 
 static const char usage[] =
-	"usage: wirepath demo [--seconds N] [--rate PPS] [--json]\n"
+	"usage: wirepath demo [--seconds N] [--rate PPS] [--ctl PATH] [--json]\n"
 	"\n"
 	"Run a stack on the simulated NIC (no privileges, no setup) and show\n"
 	"the device half of the path live: interrupts per vector, NAPI polls\n"
@@ -32,10 +33,14 @@ static const char usage[] =
 	"the latency from descriptor write to NAPI hand-off. Knobs change\n"
 	"between four phases (coalescing, per-frame interrupts, a small ring,\n"
 	"a squeezed NAPI budget). Ends by itself after N seconds (default 8)\n"
-	"with a summary.\n"
+	"with a summary. While it runs, wirepath stat, ethtool and sysctl\n"
+	"reach it through its control socket.\n"
 	"\n"
 	"  --seconds N   total run time, 4..3600 (default 8)\n"
 	"  --rate PPS    frames per second during bursts (default 400k)\n"
+	"  --ctl PATH    the control socket (default: wp0.ctl in /run/wirepath\n"
+	"                for root, else $XDG_RUNTIME_DIR/wirepath or\n"
+	"                /tmp/wirepath-UID)\n"
 	"  --json        one JSON object per line per interval\n";
 
 static int demo_main(int argc, char **argv);
@@ -94,6 +99,8 @@ static void enter_phase(struct wp_stack *s, int phase)
 {
 	struct wp_coalesce_params cp = { .rx_usecs = 0, .rx_frames = 1 };
 
+	/* The control thread may be turning the same knobs. */
+	wp_ctl_lock(s);
 	switch (phase) {
 	case 1:
 		wp_nic_set_coalesce(s->nic, &cp);
@@ -109,6 +116,7 @@ static void enter_phase(struct wp_stack *s, int phase)
 		wp_sysctl_set(&s->sysctl, "net.core.netdev_budget", "16");
 		break;
 	}
+	wp_ctl_unlock(s);
 }
 
 static void print_interval(struct wp_stack *s, const struct snap *a,
@@ -223,16 +231,18 @@ static bool trace_one(struct wp_stack *s, struct wp_trace_record *rec)
 
 static int demo_main(int argc, char **argv)
 {
-	enum { OPT_SECONDS, OPT_RATE, OPT_JSON };
+	enum { OPT_SECONDS, OPT_RATE, OPT_CTL, OPT_JSON };
 	static const struct wp_opt opts[] = {
 		{ "seconds", 0, true, OPT_SECONDS },
 		{ "rate", 0, true, OPT_RATE },
+		{ "ctl", 0, true, OPT_CTL },
 		{ "json", 0, false, OPT_JSON },
 		{ NULL, 0, false, 0 },
 	};
 	uint32_t seconds = 8;
 	uint64_t rate = 400000;
 	bool json = false;
+	const char *ctl_path = NULL;
 	struct wp_stack_config cfg;
 	struct wp_stack *s;
 	struct wp_args a;
@@ -263,6 +273,9 @@ static int demo_main(int argc, char **argv)
 					 5000000, &rate))
 				return WP_EXIT_USAGE;
 			break;
+		case OPT_CTL:
+			ctl_path = a.arg;
+			break;
 		case OPT_JSON:
 			json = true;
 			break;
@@ -279,16 +292,31 @@ static int demo_main(int argc, char **argv)
 	s = wp_stack_create(&cfg, err, sizeof(err));
 	if (!s)
 		return wp_cli_fail("demo", "%s", err);
+	/* Asked for by name: it must work. By default: nice to have (another
+	 * demo may hold the default path). */
+	if (wp_ctl_start(s, ctl_path, err, sizeof(err))) {
+		if (ctl_path) {
+			wp_stack_destroy(s);
+			return wp_cli_fail("demo", "%s", err);
+		}
+		fprintf(stderr, "wirepath demo: no control socket: %s\n", err);
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	if (wp_stack_start(s)) {
+		wp_ctl_stop(s);
 		wp_stack_destroy(s);
 		return wp_cli_fail("demo", "cannot start the core threads");
 	}
-	if (!json)
+	if (!json) {
 		printf("wirepath demo: sim NIC wp0, 2 queues on 2 cores, 8 UDP flows in "
-		       "500 us bursts at %" PRIu64 " pps\n\nphase 1: %s\n",
-		       rate, phase_names[0]);
+		       "500 us bursts at %" PRIu64 " pps\n",
+		       rate);
+		if (wp_ctl_path(s))
+			printf("control socket: %s (wirepath stat, ethtool, sysctl)\n",
+			       wp_ctl_path(s));
+		printf("\nphase 1: %s\n", phase_names[0]);
+	}
 	take(s, &zero);
 	prev = zero;
 	t0 = wp_time_real_ns();
@@ -310,6 +338,7 @@ static int demo_main(int argc, char **argv)
 		prev = cur;
 	}
 	traced = !json && trace_one(s, &rec);
+	wp_ctl_stop(s);
 	wp_stack_stop(s);
 	take(s, &cur);
 	if (!json)

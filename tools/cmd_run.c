@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "ctl/ctl.h"
 #include "stack/stack.h"
 
 static const char usage[] =
@@ -30,6 +31,7 @@ static const char usage[] =
 	"                    [--gw A.B.C.D] [--mac MAC] [--mtu N]\n"
 	"                    [--static-arp IP=MAC]... [--vlan-drop]\n"
 	"                    [--queues N] [--cores N] [--busy-poll] [--stats]\n"
+	"                    [--ctl PATH]\n"
 	"                    [backend options]\n"
 	"\n"
 	"Run a stack as a host on a wire: it answers ARP and ping, sends ICMP\n"
@@ -67,6 +69,13 @@ static const char usage[] =
 	"         --copy | --zerocopy\n"
 	"                        bind in copy mode, or zero copy or nothing\n"
 	"                        (default: zero copy where the driver has it)\n"
+	"control:\n"
+	"  --ctl PATH            the control socket for wirepath stat, ethtool\n"
+	"                        and sysctl (default: NAME.ctl, NAME the --if\n"
+	"                        interface or wp0, in /run/wirepath for root,\n"
+	"                        else $XDG_RUNTIME_DIR/wirepath or\n"
+	"                        /tmp/wirepath-UID); not with pcap, which runs\n"
+	"                        on virtual time\n"
 	"output:\n"
 	"  --stats               at the end, print netstat -s, ip neigh,\n"
 	"                        ip route and the drop reasons on stderr\n";
@@ -102,8 +111,9 @@ enum {
 	OPT_COPY,
 	OPT_ZEROCOPY,
 	OPT_STATS,
-	/* --app SPEC and --ctl PATH join here with the socket layer and
-	 * the control socket (DESIGN.md's command line). */
+	OPT_CTL,
+	/* --app SPEC joins here with the socket layer (DESIGN.md's
+	 * command line). */
 };
 
 static const struct wp_opt opts[] = {
@@ -130,6 +140,7 @@ static const struct wp_opt opts[] = {
 	{ "copy", 0, false, OPT_COPY },
 	{ "zerocopy", 0, false, OPT_ZEROCOPY },
 	{ "stats", 0, false, OPT_STATS },
+	{ "ctl", 0, true, OPT_CTL },
 	{ NULL, 0, false, 0 },
 };
 
@@ -144,6 +155,7 @@ struct run_opts {
 	struct wp_stack_config cfg;
 	bool have_addr;
 	bool stats;
+	const char *ctl; /* --ctl PATH */
 	/* which options were given, to refuse those of another backend */
 	bool pcap_opts, sim_opts, if_opt, xdp_opts, copy, zerocopy;
 };
@@ -317,6 +329,9 @@ static int parse_one(struct wp_args *a, int id, struct run_opts *o)
 	case OPT_STATS:
 		o->stats = true;
 		return WP_EXIT_OK;
+	case OPT_CTL:
+		o->ctl = a->arg;
+		return WP_EXIT_OK;
 	default:
 		return WP_EXIT_USAGE;
 	}
@@ -335,6 +350,10 @@ static int check_opts(const struct run_opts *o)
 		return wp_cli_bad_value("run", "--backend",
 					"sim, pcap, tap, afpacket or afxdp",
 					"'%s'", be);
+	if (pcap && o->ctl)
+		return wp_cli_bad_value("run", "--ctl", "a real-time backend",
+					"--backend pcap runs on virtual time "
+					"and takes no control requests");
 	if (!o->have_addr)
 		return wp_cli_usage_error(&wp_cmd_run,
 					  "--addr A.B.C.D/N is required");
@@ -440,6 +459,7 @@ static int run_real_time(struct wp_stack *s)
 
 		nanosleep(&ts, NULL);
 	}
+	wp_ctl_stop(s);
 	wp_stack_stop(s);
 	return WP_EXIT_OK;
 }
@@ -490,13 +510,25 @@ static int run_main(int argc, char **argv)
 			o.cfg.backend, o.cfg.ifname, m[0], m[1], m[2], m[3],
 			m[4], m[5], mtu);
 	}
-	/* Applications (--app) attach here, once sockets exist; the
-	 * control socket (--ctl) opens here too. */
+	/* Applications (--app) attach here, once sockets exist. The
+	 * control socket: required when named, best effort by default
+	 * (another stack may hold the default path). */
+	if (!pcap && wp_ctl_start(s, o.ctl, err, sizeof(err))) {
+		if (o.ctl) {
+			wp_stack_destroy(s);
+			return wp_cli_fail("run", "%s", err);
+		}
+		fprintf(stderr, "wirepath run: no control socket: %s\n", err);
+	} else if (!pcap) {
+		fprintf(stderr, "wirepath run: control socket %s\n",
+			wp_ctl_path(s));
+	}
 	stop_signal = 0;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	t0 = pcap ? wp_stack_now(s) : wp_time_real_ns();
 	ret = pcap ? run_pcap(s) : run_real_time(s);
+	wp_ctl_stop(s);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	if (ret == WP_EXIT_OK) {
