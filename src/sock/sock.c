@@ -121,9 +121,20 @@ int wp_sock_queue_rcv_skb(struct wp_sock *sk, struct wp_skb *skb)
 		 * a sampled skb is pinned so sk_data_ready can stamp it.
 		 */
 		wp_skb_get(skb);
-		if (sk->sk_clock)
+		if (sk->sk_clock) {
 			wp_skb_stamp(skb, WP_STAMP_QUEUED,
 				     wp_clock_now(sk->sk_clock));
+			/*
+			 * sk_data_ready is called as the lock drops, and
+			 * stamped here: after the unlock a reader that is
+			 * awake may dequeue, copy and stamp READ before the
+			 * wake-up loop returns, and a journey's times must
+			 * not go backwards. What the wake-up costs shows in
+			 * READ, which comes after it for a sleeping reader.
+			 */
+			wp_skb_stamp(skb, WP_STAMP_DATA_READY,
+				     wp_clock_now(sk->sk_clock));
+		}
 	}
 	wp_release_sock(sk);
 
@@ -180,10 +191,9 @@ void wp_sock_shutdown(struct wp_sock *sk, uint32_t how)
 
 void wp_sock_def_readable(struct wp_sock *sk, struct wp_skb *skb)
 {
+	/* A sampled skb learns which wake functions ran (its DATA_READY
+	 * stamp was taken as the socket lock dropped). */
 	wp_wake_up_common(&sk->sk_wq, POLL_READABLE, 1, skb);
-	if (skb && sk->sk_clock)
-		wp_skb_stamp(skb, WP_STAMP_DATA_READY,
-			     wp_clock_now(sk->sk_clock));
 }
 
 void wp_sock_def_write_space(struct wp_sock *sk)
