@@ -165,6 +165,8 @@ static uint32_t filter_publish(struct wp_trace *tr,
 	atomic_store_explicit(&tr->f_addr, f->addr, memory_order_relaxed);
 	atomic_store_explicit(&tr->f_proto, f->proto, memory_order_relaxed);
 	atomic_store_explicit(&tr->f_port, f->port, memory_order_relaxed);
+	atomic_store_explicit(&tr->f_limited, f->limit != 0,
+			      memory_order_relaxed);
 	atomic_store_explicit(
 		&tr->budget,
 		f->limit
@@ -224,12 +226,15 @@ static void filter_refresh(struct wp_trace_cpu *tc)
 							memory_order_relaxed);
 		f.port = (uint16_t)atomic_load_explicit(&tr->f_port,
 							memory_order_relaxed);
+		f.limit = atomic_load_explicit(&tr->f_limited,
+					       memory_order_relaxed);
 		/* Acquire fence: the field loads before the re-check. */
 		atomic_thread_fence(memory_order_acquire);
 		if (atomic_load_explicit(&tr->seq, memory_order_relaxed) != s1)
 			continue;
 		tc->f = f;
 		tc->parse = f.proto || f.addr || f.port;
+		tc->has_limit = f.limit != 0;
 		tc->nth = 0;
 		tc->seq = s1;
 		return;
@@ -596,10 +601,11 @@ bool wp_trace_rx_pick(struct wp_trace_poll *tp, const uint8_t *frame,
 	if (++tc->nth < tc->f.every)
 		return false;
 	tc->nth = 0;
-	/* The limit: a load first, so a spent budget costs no RMW. */
-	if (atomic_load_explicit(&tr->budget, memory_order_relaxed) <= 0 ||
-	    atomic_fetch_sub_explicit(&tr->budget, 1, memory_order_relaxed) <=
-		    0) {
+	/* The limit, if any: a load first, so a spent budget costs no RMW. */
+	if (tc->has_limit &&
+	    (atomic_load_explicit(&tr->budget, memory_order_relaxed) <= 0 ||
+	     atomic_fetch_sub_explicit(&tr->budget, 1, memory_order_relaxed) <=
+		     0)) {
 		stat_inc(&tc->limited);
 		return false;
 	}
@@ -672,6 +678,8 @@ int wp_trace_capture_start(struct wp_trace *tr, enum wp_tap_point at,
 		count ? (int64_t)(count > INT64_MAX ? INT64_MAX : count)
 		      : INT64_MAX,
 		memory_order_relaxed);
+	atomic_store_explicit(&tr->cap_limited, count != 0,
+			      memory_order_relaxed);
 	atomic_store_explicit(&tr->cap_point, at, memory_order_relaxed);
 	tr->capturing = true;
 	if (at == WP_TAP_SOCKET)
@@ -715,21 +723,25 @@ void wp_trace_tap(struct wp_trace_cpu *tc, enum wp_tap_point at,
 	struct wp_trace *tr = tc->tr;
 	struct wp_trace_frame *f;
 	uint64_t pos;
+	bool limited;
 
 	/* Acquire: pairs with capture_start's release of the bit. */
 	if (!(atomic_load_explicit(&tr->active, memory_order_acquire) &
 	      (WP_TRACE_ON_TAP << at)))
 		return;
-	if (atomic_load_explicit(&tr->cap_budget, memory_order_relaxed) <= 0 ||
-	    atomic_fetch_sub_explicit(&tr->cap_budget, 1,
-				      memory_order_relaxed) <= 0)
+	limited = atomic_load_explicit(&tr->cap_limited, memory_order_relaxed);
+	if (limited &&
+	    (atomic_load_explicit(&tr->cap_budget, memory_order_relaxed) <= 0 ||
+	     atomic_fetch_sub_explicit(&tr->cap_budget, 1,
+				       memory_order_relaxed) <= 0))
 		return;
 	f = wp__mpsc_claim(&tc->capture, &pos);
 	if (!f) {
 		/* Full: dropped (the ring counts it); the frame does not
 		 * count against the capture's --count. */
-		atomic_fetch_add_explicit(&tr->cap_budget, 1,
-					  memory_order_relaxed);
+		if (limited)
+			atomic_fetch_add_explicit(&tr->cap_budget, 1,
+						  memory_order_relaxed);
 		return;
 	}
 	f->ts_ns = ts_ns;

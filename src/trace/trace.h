@@ -171,6 +171,7 @@ struct wp_trace_cpu {
 	uint32_t seq;		  /* filter generation cached below */
 	struct wp_trace_filter f; /* cached filter */
 	bool parse;		  /* the filter needs a parse */
+	bool has_limit;		  /* the filter has a limit: mind the budget */
 	uint32_t nth;		  /* matches since the last sample */
 	/* counters: one writer (this core), read by the control path */
 	uint64_t seen, filtered, matched, sampled, limited;
@@ -204,13 +205,14 @@ struct wp_trace {
 	/* The filter, as a seqlock (odd while written; the value is the
 	 * generation records carry): cores copy it when it moves. */
 	_Atomic uint32_t seq;
-	_Atomic uint32_t f_every, f_addr, f_proto, f_port;
+	_Atomic uint32_t f_every, f_addr, f_proto, f_port, f_limited;
 	_Atomic int64_t budget; /* samples left under the limit */
 	_Atomic uint64_t next_id;
 	_Atomic bool session_open; /* cores leave the draining to it */
 
 	/* capture */
 	_Atomic int64_t cap_budget; /* frames left to capture */
+	_Atomic bool cap_limited;   /* a count was given: mind the budget */
 	_Atomic uint32_t cap_point;
 
 	/* --- control path, under lock
