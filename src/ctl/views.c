@@ -666,52 +666,58 @@ static int view_route(struct wp_stack *s, bool json, FILE *out, FILE *err)
 }
 
 /*
- * `ss -tuna`: every socket the protocol layer has hashed, one per line
- * after "Netid". UDP lists its hash table (wp_udp_print_sockets); TCP
- * joins here when its layer exposes a listing.
+ * `ss -tuna`: every socket the protocol layer has hashed. Each protocol
+ * prints its own table ("State Recv-Q Send-Q Local Peer"); its rows are
+ * read back and printed under one header with a Netid column, so the
+ * protocols line up whatever widths they chose.
  */
-static int view_sockets(struct wp_stack *s, bool json, FILE *out, FILE *err)
+static int sockets_of(const struct wp_net *net, net_printer print,
+		      const char *netid, bool json, FILE *out, FILE *err)
 {
 	struct capture c;
 	char *text, *line, *save;
 	bool header = true;
 
-	if (need_net(s, err))
-		return 1;
 	if (!capture_begin(&c))
 		return no_memory(err);
-	wp_udp_print_sockets(s->net, c.f);
+	print(net, c.f);
 	text = capture_end(&c);
 	if (!text)
 		return no_memory(err);
 	for (line = strtok_r(text, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save), header = false) {
+		struct wp__json j;
 		char *w[8];
-		size_t n;
 
+		if (header || split_words(line, w, 8) != 5)
+			continue;
 		if (!json) {
-			fprintf(out, "%-5s %s\n", header ? "Netid" : "udp",
-				line);
+			fprintf(out, "%-5s %-10s %6s %6s %-21s %s\n", netid,
+				w[0], w[1], w[2], w[3], w[4]);
 			continue;
 		}
-		if (header)
-			continue;
-		n = split_words(line, w, 8);
-		if (n == 5) {
-			struct wp__json j;
-
-			wp__json_begin(&j, out);
-			wp__json_str(&j, "netid", "udp");
-			wp__json_str(&j, "state", w[0]);
-			wp__json_u64(&j, "recv_q", strtoull(w[1], NULL, 10));
-			wp__json_u64(&j, "send_q", strtoull(w[2], NULL, 10));
-			wp__json_str(&j, "local", w[3]);
-			wp__json_str(&j, "peer", w[4]);
-			wp__json_end(&j);
-		}
+		wp__json_begin(&j, out);
+		wp__json_str(&j, "netid", netid);
+		wp__json_str(&j, "state", w[0]);
+		wp__json_u64(&j, "recv_q", strtoull(w[1], NULL, 10));
+		wp__json_u64(&j, "send_q", strtoull(w[2], NULL, 10));
+		wp__json_str(&j, "local", w[3]);
+		wp__json_str(&j, "peer", w[4]);
+		wp__json_end(&j);
 	}
 	free(text);
 	return 0;
+}
+
+static int view_sockets(struct wp_stack *s, bool json, FILE *out, FILE *err)
+{
+	if (need_net(s, err))
+		return 1;
+	if (!json)
+		fprintf(out, "%-5s %-10s %6s %6s %-21s %s\n", "Netid", "State",
+			"Recv-Q", "Send-Q", "Local Address:Port",
+			"Peer Address:Port");
+	return sockets_of(s->net, wp_udp_print_sockets, "udp", json, out, err);
 }
 
 /* --- latency
