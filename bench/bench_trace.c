@@ -6,7 +6,8 @@
  * with tracing off, with the stack's background sampling (1 in 1024),
  * with every packet sampled (stamps, a parse, a record filed and drained
  * per packet), and with a wire capture copying every frame. The peer is
- * the same path with tracing off, in the same run.
+ * the same path with tracing off, in the same run, the modes taking
+ * turns.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -126,32 +127,47 @@ out_destroy:
 	return -1;
 }
 
+/*
+ * The modes take turns, REPS slices each, and each reports its fastest
+ * slice: on a shared machine, load that comes and goes then hits every
+ * mode alike instead of whichever ran when it came.
+ */
+#define REPS 5
+
 static int bench_trace(const struct wp_bench_opts *opts)
 {
 	double seconds = opts->seconds > 0 ? opts->seconds : 1.0;
-	double base = 0;
+	double best[M__MAX];
+	uint64_t sampled[M__MAX] = { 0 };
 
+	for (int m = 0; m < M__MAX; m++)
+		best[m] = 1e300;
+	for (int rep = 0; rep < REPS; rep++) {
+		for (int m = 0; m < M__MAX; m++) {
+			double ns;
+			uint64_t n;
+
+			if (run((enum mode)m, seconds / REPS, &ns, &n))
+				return 1;
+			if (ns < best[m])
+				best[m] = ns;
+			sampled[m] += n;
+		}
+	}
 	for (int m = 0; m < M__MAX; m++) {
-		double ns;
-		uint64_t sampled;
-
-		if (run((enum mode)m, seconds, &ns, &sampled))
-			return 1;
-		if (m == M_OFF)
-			base = ns;
 		const struct wp_bench_field f[] = {
 			{ .key = "mode", .str = mode_names[m] },
 			{ .key = "frame", .value = 64, .unit = "B" },
 			{ .key = "driver_ns_per_pkt",
-			  .value = ns,
+			  .value = best[m],
 			  .unit = "ns" },
 			{ .key = "off_ns_per_pkt",
-			  .value = base,
+			  .value = best[M_OFF],
 			  .unit = "ns" },
 			{ .key = "cost_ns_per_pkt",
-			  .value = ns - base,
+			  .value = best[m] - best[M_OFF],
 			  .unit = "ns" },
-			{ .key = "sampled", .value = (double)sampled },
+			{ .key = "sampled", .value = (double)sampled[m] },
 			{ 0 },
 		};
 		wp_bench_report(opts, "trace", f);
