@@ -138,6 +138,56 @@ int wp_ip_queue_xmit(struct wp_net *net, uint32_t cpu, struct wp_skb *skb,
 	return wp__ip_local_out(pc, skb, &r);
 }
 
+/* Frames a datagram of this header becomes on the wire. */
+static uint32_t ip_frames(const struct wp_net *net,
+			  const struct wp_ipv4_repr *r)
+{
+	size_t hl = wp_ipv4_hdr_len(r), step;
+
+	if (wp_ipv4_total_len(r) <= net->mtu || net->mtu < hl + 8)
+		return 1;
+	step = (net->mtu - hl) & ~(size_t)7;
+	return (uint32_t)((r->payload_len + step - 1) / step);
+}
+
+/*
+ * Room for n more frames on this core's TX ring, reclaiming what the
+ * firmware has sent if need be. A datagram larger than the whole ring
+ * is let through (it will be partly dropped and counted by the NIC).
+ */
+static bool tx_room(struct wp_net_cpu *pc, uint32_t n)
+{
+	struct wp_tx_queue *txq = &pc->net->nic->txq[pc->id];
+
+	if (n > txq->size)
+		n = txq->size;
+	if (txq->size - (txq->next_to_use - txq->next_to_clean) >= n)
+		return true;
+	wp_nic_clean_tx(pc->net->nic, pc->id);
+	return txq->size - (txq->next_to_use - txq->next_to_clean) >= n;
+}
+
+/* Put q back in front of the submit queue (order kept). */
+static void submit_requeue(struct wp_net_cpu *pc, struct wp_skb_queue *q)
+{
+	struct wp_skb *skb;
+
+	pthread_mutex_lock(&pc->submit_lock);
+	while ((skb = q->tail)) {
+		wp_skb_unlink(q, skb);
+		wp_skb_queue_head(&pc->submit_q, skb);
+	}
+	atomic_store_explicit(&pc->submit_len, pc->submit_q.qlen,
+			      memory_order_relaxed);
+	pthread_mutex_unlock(&pc->submit_lock);
+}
+
+/*
+ * The submit queue is this core's qdisc: datagrams leave it only while
+ * the TX ring has room for all their frames, so a burst of sends waits
+ * for TX completions instead of being dropped at a full ring. (Frames
+ * the stack sends in reply to input still meet the ring as it is.)
+ */
 void wp__ip_submit_drain(struct wp_net_cpu *pc)
 {
 	struct wp_skb_queue q;
@@ -163,7 +213,13 @@ void wp__ip_submit_drain(struct wp_net_cpu *pc)
 			wp_kfree_skb_reason(skb, why);
 			continue;
 		}
+		if (!tx_room(pc, ip_frames(pc->net, &r))) {
+			wp_skb_queue_head(&q, skb);
+			break;
+		}
 		wp_skb_trim(skb, (uint32_t)wp_ipv4_total_len(&r));
 		wp__ip_local_out(pc, skb, &r);
 	}
+	if (!wp_skb_queue_empty(&q))
+		submit_requeue(pc, &q);
 }

@@ -10,7 +10,9 @@
  *   PERMANENT: static, never changed by ARP, never evicted
  *
  * Packets for an INCOMPLETE entry wait on its queue (neigh_queue of
- * them; a full queue drops its oldest, as Linux does, ARP_QUEUE_FULL).
+ * them; a full queue drops its oldest, as Linux does, ARP_QUEUE_FULL),
+ * and all queues together hold at most neigh_queue_total: they hold RX
+ * pool buffers, which a flood toward dead addresses must not drain.
  * The table holds neigh_max entries; creating one more evicts the entry
  * least recently updated that is not PERMANENT.
  *
@@ -122,6 +124,23 @@ static struct wp_neigh *neigh_find(const struct wp_neigh_table *t, uint32_t ip)
 	return NULL;
 }
 
+/* The entry's queue, counted table-wide. Under the table lock. */
+static void aq_push(struct wp_neigh_table *t, struct wp_neigh *n,
+		    struct wp_skb *skb)
+{
+	wp_skb_queue_tail(&n->arp_queue, skb);
+	t->queued++;
+}
+
+static struct wp_skb *aq_pop(struct wp_neigh_table *t, struct wp_neigh *n)
+{
+	struct wp_skb *skb = wp_skb_dequeue(&n->arp_queue);
+
+	if (skb)
+		t->queued--;
+	return skb;
+}
+
 /* xorshift64: the jitter of reachable_time, under the table lock. */
 static uint64_t neigh_rand(struct wp_neigh_table *t)
 {
@@ -166,7 +185,7 @@ static void neigh_remove(struct wp_neigh_table *t, struct wp_neigh *n,
 	while (*pp != idx)
 		pp = &t->slots[*pp].hnext;
 	*pp = n->hnext;
-	while ((skb = wp_skb_dequeue(&n->arp_queue)))
+	while ((skb = aq_pop(t, n)))
 		wp_skb_queue_tail(dead, skb);
 	n->state = WP_NUD_NONE;
 	n->timer = WP_TIME_NEVER;
@@ -220,11 +239,12 @@ static struct wp_neigh *neigh_create(struct wp_net *net, uint32_t ip,
 }
 
 /* Move n's queue to `out`, each skb marked with n's lladdr. */
-static void neigh_release_queue(struct wp_neigh *n, struct wp_skb_queue *out)
+static void neigh_release_queue(struct wp_neigh_table *t, struct wp_neigh *n,
+				struct wp_skb_queue *out)
 {
 	struct wp_skb *skb;
 
-	while ((skb = wp_skb_dequeue(&n->arp_queue))) {
+	while ((skb = aq_pop(t, n))) {
 		neigh_cb(skb)->dst = n->lladdr;
 		wp_skb_queue_tail(out, skb);
 	}
@@ -322,18 +342,29 @@ int wp__neigh_output(struct wp_net_cpu *pc, struct wp_skb *skb,
 	}
 	/* INCOMPLETE: wait for the reply, the oldest waiting skb going
 	 * first if the queue is full (Linux __neigh_event_send). */
-	if (n->arp_queue.qlen >= net->cfg.neigh_queue) {
-		struct wp_skb *old = wp_skb_dequeue(&n->arp_queue);
-
-		WP_MIB_INC(pc, ArpUnresolvedDiscards);
-		WP_MIB_INC(pc, OutDiscards);
-		wp_kfree_skb_reason(old, WP_DROP_ARP_QUEUE_FULL);
-	}
-	wp_skb_queue_tail(&n->arp_queue, skb);
 	if (probe) {
 		n->probes = 1;
 		neigh_arm(t, n, now + net->cfg.retrans_time_ns);
 	}
+	if (n->arp_queue.qlen >= net->cfg.neigh_queue ||
+	    (t->queued >= net->cfg.neigh_queue_total && n->arp_queue.qlen)) {
+		struct wp_skb *old = aq_pop(t, n);
+
+		WP_MIB_INC(pc, ArpUnresolvedDiscards);
+		WP_MIB_INC(pc, OutDiscards);
+		wp_kfree_skb_reason(old, WP_DROP_ARP_QUEUE_FULL);
+	} else if (t->queued >= net->cfg.neigh_queue_total) {
+		/* Others hold the table's share: this one cannot wait. */
+		pthread_mutex_unlock(&t->lock);
+		WP_MIB_INC(pc, ArpUnresolvedDiscards);
+		WP_MIB_INC(pc, OutDiscards);
+		wp_kfree_skb_reason(skb, WP_DROP_ARP_QUEUE_FULL);
+		neigh_drop_dead(pc, &dead, WP_DROP_ARP_FAILED);
+		if (probe)
+			wp__arp_send(pc, WP_ARPOP_REQUEST, nexthop, NULL, NULL);
+		return -ENOBUFS;
+	}
+	aq_push(t, n, skb);
 	pthread_mutex_unlock(&t->lock);
 	neigh_drop_dead(pc, &dead, WP_DROP_ARP_FAILED);
 	if (probe)
@@ -379,7 +410,7 @@ void wp__neigh_update(struct wp_net_cpu *pc, uint32_t ip,
 		neigh_set_state(n, WP_NUD_STALE, now);
 		neigh_arm(t, n, now + net->cfg.gc_stale_time_ns);
 	}
-	neigh_release_queue(n, &out);
+	neigh_release_queue(t, n, &out);
 out_unlock:
 	pthread_mutex_unlock(&t->lock);
 	neigh_drop_dead(pc, &dead, WP_DROP_ARP_FAILED);
@@ -440,7 +471,7 @@ static bool neigh_expire(struct wp_net *net, struct wp_neigh *n, uint64_t now,
 
 			/* Nobody answered: what waited is undeliverable. */
 			neigh_set_state(n, WP_NUD_FAILED, now);
-			while ((skb = wp_skb_dequeue(&n->arp_queue)))
+			while ((skb = aq_pop(t, n)))
 				wp_skb_queue_tail(dead, skb);
 			neigh_arm(t, n, now + c->gc_stale_time_ns);
 			return false;
@@ -491,7 +522,7 @@ void wp__neigh_timer(struct wp_net_cpu *pc)
 			/* Resolved while skbs waited (a static entry was
 			 * added): send them now. */
 			if (nud_valid(n->state) && n->arp_queue.qlen)
-				neigh_release_queue(n, &out);
+				neigh_release_queue(t, n, &out);
 			if (n->timer > now) {
 				if (n->timer != WP_TIME_NEVER)
 					neigh_arm(t, n, n->timer);

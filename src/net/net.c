@@ -22,7 +22,8 @@ void wp_net_config_default(struct wp_net_config *cfg)
 	cfg->mtu = WP_MTU_DEFAULT;
 	cfg->vlan_accept = true;
 	cfg->neigh_max = 1024;
-	cfg->neigh_queue = 3;
+	cfg->neigh_queue = 101;
+	cfg->neigh_queue_total = 256;
 	cfg->ipfrag_high_thresh = 4 * 1024 * 1024;
 	cfg->ipfrag_time_ns = 30 * WP_NSEC_PER_SEC;
 	cfg->icmp_ratelimit_ms = 1000;
@@ -64,7 +65,8 @@ static int config_check(const struct wp_net_config *cfg,
 		return -EINVAL;
 	if (ncpus < 1 || ncpus > nic->cfg.nqueues || ncpus > WP_MAX_CPUS)
 		return -EINVAL;
-	if (!cfg->neigh_max || !cfg->neigh_queue || !cfg->ipfrag_max_frags ||
+	if (!cfg->neigh_max || !cfg->neigh_queue || !cfg->neigh_queue_total ||
+	    !cfg->ipfrag_max_frags ||
 	    !cfg->ipfrag_max_queues || !cfg->submit_max)
 		return -EINVAL;
 	if (!cfg->mcast_solicit || !cfg->retrans_time_ns ||

@@ -79,7 +79,10 @@ struct wp_net_config {
 	uint32_t mtu;
 	bool vlan_accept;   /* strip 802.1Q tags (true) or drop tagged frames */
 	uint32_t neigh_max; /* neighbour table entries (gc_thresh3: 1024) */
-	uint32_t neigh_queue; /* packets queued per unresolved neighbour (3) */
+	uint32_t neigh_queue; /* packets queued per unresolved neighbour
+			       * (unres_qlen: 101) */
+	uint32_t neigh_queue_total; /* ... and in the whole table (256): the
+				     * queued skbs hold RX pool buffers */
 	uint32_t ipfrag_high_thresh; /* bytes of pending fragments (4 MiB) */
 	uint64_t ipfrag_time_ns;     /* reassembly timeout (30 s) */
 	uint32_t icmp_ratelimit_ms;  /* per-destination token interval (1000) */

@@ -64,6 +64,7 @@ struct wp_neigh_table {
 	struct wp_neigh *slots;
 	uint32_t max;
 	uint32_t count;
+	uint32_t queued; /* skbs on every entry's arp_queue */
 	int32_t *buckets; /* nbuckets heads, -1 empty */
 	uint32_t nbuckets;
 	uint64_t rng;

@@ -38,7 +38,7 @@
 #include "wire/udp.h"
 
 #define NFX_MAX_CPUS 4
-#define NFX_MAX_TX 512
+#define NFX_MAX_TX 1024
 #define NFX_FRAME_MAX 9100
 #define NFX_T0 (1000 * WP_NSEC_PER_SEC)
 

@@ -69,6 +69,18 @@ static uint32_t count_arp_requests(struct nfx *fx, uint32_t ip, bool *unicast)
 	return n;
 }
 
+static void short_queue(struct wp_net_config *c)
+{
+	c->neigh_queue = 3;
+}
+
+static int setup_short_queue(void **state)
+{
+	*state = nfx_new(1, 1, short_queue);
+	nfx_clear_tx(*state);
+	return 0;
+}
+
 static void queue_keeps_the_newest(void **state)
 {
 	struct nfx *fx = *state;
@@ -94,6 +106,62 @@ static void queue_keeps_the_newest(void **state)
 }
 
 /* mcast_solicit = 3 probes, retrans_time 1 s apart, then FAILED. */
+/* Linux unres_qlen: 101 wait by default; a burst survives resolution. */
+static void default_queue_holds_a_burst(void **state)
+{
+	struct nfx *fx = *state;
+
+	for (int i = 0; i < 102; i++)
+		assert_int_equal(send_tagged(fx, PEER_IP, (uint8_t)i), 0);
+	assert_int_equal(nfx_dropped(fx, WP_DROP_ARP_QUEUE_FULL), 1);
+	nfx_clear_tx(fx);
+	reply_from(fx, peer_mac, PEER_IP);
+	assert_int_equal(fx->ntx, 101);
+	for (uint32_t i = 0; i < 101; i++) {
+		struct parsed p;
+
+		parse_frame(&fx->tx[i], &p);
+		assert_int_equal(p.l4[8], (uint8_t)(i + 1));
+	}
+}
+
+static void small_total(struct wp_net_config *c)
+{
+	c->neigh_queue_total = 4;
+}
+
+static int setup_small_total(void **state)
+{
+	*state = nfx_new(1, 1, small_total);
+	nfx_clear_tx(*state);
+	return 0;
+}
+
+/* All the queues together are bounded: a newcomer past the bound is
+ * dropped, a neighbour that holds some trades its oldest. */
+static void table_wide_queue_bound(void **state)
+{
+	struct nfx *fx = *state;
+	uint32_t other = wp_ipv4_addr(10, 0, 0, 3);
+
+	for (uint8_t i = 0; i < 4; i++)
+		assert_int_equal(send_tagged(fx, PEER_IP, i), 0);
+	assert_int_equal(send_tagged(fx, other, 9), -ENOBUFS);
+	/* it still asked who has the address */
+	assert_int_equal(count_arp_requests(fx, other, NULL), 1);
+	assert_int_equal(state_of(fx, other), WP_NUD_INCOMPLETE);
+	assert_int_equal(send_tagged(fx, PEER_IP, 4), 0); /* drops tag 0 */
+	assert_int_equal(nfx_dropped(fx, WP_DROP_ARP_QUEUE_FULL), 2);
+	nfx_clear_tx(fx);
+	reply_from(fx, peer_mac, PEER_IP);
+	assert_int_equal(fx->ntx, 4);
+	/* room again */
+	assert_int_equal(send_tagged(fx, other, 9), 0);
+	/* the other entry still times out normally */
+	nfx_advance(fx, 4 * WP_NSEC_PER_SEC);
+	assert_int_equal(state_of(fx, other), WP_NUD_FAILED);
+}
+
 static void unanswered_resolution_fails(void **state)
 {
 	struct nfx *fx = *state;
@@ -351,7 +419,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-		T(queue_keeps_the_newest),
+		cmocka_unit_test_setup_teardown(queue_keeps_the_newest,
+						setup_short_queue, teardown),
+		T(default_queue_holds_a_burst),
+		cmocka_unit_test_setup_teardown(table_wide_queue_bound,
+						setup_small_total, teardown),
 		T(unanswered_resolution_fails),
 		T(reachable_stale_delay_probe),
 		T(unanswered_probes_fail),

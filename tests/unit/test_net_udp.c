@@ -520,6 +520,37 @@ static void full_submit_queue_is_enobufs(void **state)
 	sock_free(a.u);
 }
 
+/* A burst larger than the TX ring waits in the submit queue for the
+ * ring to drain rather than being dropped at it. */
+static void submit_queue_waits_for_the_ring(void **state)
+{
+	struct nfx *fx = *state;
+	struct wp_pool_config pc = { .name = "burst", .nbufs = 700 };
+	struct wp_pool *pool = wp_pool_create(&pc);
+	struct wp_udp_sock *u = sock_new(fx);
+	struct wp_net_mib m;
+
+	assert_non_null(pool);
+	for (int i = 0; i < 600; i++) {
+		struct wp_skb *skb = wp_alloc_skb(pool, 16);
+
+		wp_skb_put(skb, 8);
+		assert_int_equal(wp_udp_sendto(u, skb, PEER_IP, 7), 0);
+	}
+	nfx_clear_tx(fx);
+	nfx_run(fx); /* one ring's worth: 512 */
+	assert_int_equal(fx->ntx, 512);
+	nfx_run(fx); /* the ring drained: the rest */
+	assert_int_equal(fx->ntx, 600);
+	assert_int_equal(nfx_dropped(fx, WP_DROP_TX_RING_FULL), 0);
+	nfx_mib(fx, &m);
+	assert_int_equal(m.UdpOutDatagrams, 600);
+	assert_int_equal(m.OutRequests, 600);
+	sock_free(u);
+	assert_true(wp_pool_is_whole(pool));
+	wp_pool_destroy(pool);
+}
+
 static void sendto_errors(void **state)
 {
 	struct nfx *fx = *state;
@@ -655,6 +686,7 @@ int main(void)
 		T(sendto_from_another_thread),
 		cmocka_unit_test_setup_teardown(full_submit_queue_is_enobufs,
 						setup_small_submit, teardown),
+		T(submit_queue_waits_for_the_ring),
 		T(sendto_errors),
 		T(output_on_the_core),
 		T(bind_close_races_delivery),
