@@ -358,6 +358,11 @@ void wp_trace_latency_print(const struct wp_trace_latency *l,
 				"(sampling is off): %" PRIu64 " records\n",
 				st->records);
 		fprintf(out,
+			"Sampler: %" PRIu64 " frames seen, %" PRIu64
+			" filtered out, %" PRIu64 " sampled, %" PRIu64
+			" over a limit.\n",
+			st->seen, st->filtered, st->sampled, st->limited);
+		fprintf(out,
 			"Each stage: time since the previous stage the packet "
 			"reached, in us.\n");
 		fprintf(out, "  %-11s %9s %10s %10s %10s %10s  %s\n", "stage",

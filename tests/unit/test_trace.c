@@ -687,6 +687,9 @@ static void test_latency_per_stage(void **state)
 		fclose(m);
 		assert_non_null(strstr(buf, "(1 in 1 received per core): 10 "
 					    "records, 0 lost"));
+		assert_non_null(strstr(buf, "Sampler: 10 frames seen, 0 "
+					    "filtered out, 10 sampled, 0 over "
+					    "a limit."));
 	}
 	free(lat);
 }
