@@ -33,7 +33,7 @@
 #define TX_SMALL_BUF WP_POOL_BUF_SIZE
 #define TX_SMALL_NBUFS 512
 #define TX_BIG_BUF WP_POOL_BUF_SIZE_MAX
-#define TX_BIG_NBUFS 4
+#define TX_BIG_NBUFS 16
 
 _Static_assert(WP_SOCKET_TX_MAX == TX_BIG_BUF - TX_HEADROOM,
 	       "WP_SOCKET_TX_MAX is what a big buffer holds");

@@ -113,6 +113,9 @@ static inline void ufx_destroy(struct ufx *fx)
 	wp_stack_make_default(NULL);
 	wp_fdtable_set_current(fx->old_fdt);
 	wp_fdtable_destroy(fx->fdt);
+	/* Past the reassembly timeout (30 s): incomplete datagrams give
+	 * their fragments back. */
+	ufx_run(fx, 31 * WP_NSEC_PER_SEC);
 	for (int i = 0; i < 2; i++) {
 		wp_nic_down(s[i]->nic);
 		for (uint16_t q = 0; q < s[i]->nic->cfg.nqueues; q++)
