@@ -50,6 +50,10 @@
  *   ethtool -L combined N
  *   ethtool -X equal N | -X default
  *   sysctl [NAME | NAME=VALUE]...   no NAME: every sysctl, "name = value"
+ *   trace ..., capture ...    sampled journeys and pcap taps (trace.c has
+ *                             their words); they wait for packets, up to
+ *                             their --timeout, and other requests wait
+ *                             behind them
  *
  * Status 2: the request does not parse (unknown word, a number that is
  * not one). Status 1: it parses but cannot be done (a value out of the

@@ -25,6 +25,12 @@ int wp__ctl_ethtool(struct wp_stack *s, int argc, char **argv, FILE *out,
 /* `sysctl [NAME[=VALUE]]...`: argv[0] is "sysctl". */
 int wp__ctl_sysctl(struct wp_stack *s, int argc, char **argv, FILE *out,
 		   FILE *err);
+/* `trace ...` and `capture ...` (trace.c): they wait for packets, up
+ * to their --timeout, on the control thread. */
+int wp__ctl_trace(struct wp_stack *s, int argc, char **argv, FILE *out,
+		  FILE *err);
+int wp__ctl_capture(struct wp_stack *s, int argc, char **argv, FILE *out,
+		    FILE *err);
 
 /*
  * One JSON object per line. Keys and string values are escaped per

@@ -581,8 +581,8 @@ int wp__ctl_sysctl(struct wp_stack *s, int argc, char **argv, FILE *out,
 int wp_ctl_exec(struct wp_stack *s, int argc, char **argv, FILE *out, FILE *err)
 {
 	if (argc < 1) {
-		fprintf(err, "empty request (expected version, stat, ethtool "
-			     "or sysctl)\n");
+		fprintf(err, "empty request (expected version, stat, ethtool, "
+			     "sysctl, trace or capture)\n");
 		return 2;
 	}
 	if (strcmp(argv[0], "version") == 0) {
@@ -601,9 +601,13 @@ int wp_ctl_exec(struct wp_stack *s, int argc, char **argv, FILE *out, FILE *err)
 		return wp__ctl_ethtool(s, argc, argv, out, err);
 	if (strcmp(argv[0], "sysctl") == 0)
 		return wp__ctl_sysctl(s, argc, argv, out, err);
+	if (strcmp(argv[0], "trace") == 0)
+		return wp__ctl_trace(s, argc, argv, out, err);
+	if (strcmp(argv[0], "capture") == 0)
+		return wp__ctl_capture(s, argc, argv, out, err);
 	fprintf(err,
-		"unknown request '%s' (expected version, stat, ethtool or "
-		"sysctl)\n",
+		"unknown request '%s' (expected version, stat, ethtool, "
+		"sysctl, trace or capture)\n",
 		argv[0]);
 	return 2;
 }
