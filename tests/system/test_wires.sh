@@ -60,7 +60,7 @@ wait_link_up() { # NAME [NETNS-PID]
 	local ns=()
 	[ -n "${2:-}" ] && ns=(nsenter -t "$2" -n)
 	for _ in $(seq 100); do
-		"${ns[@]}" ip -o link show "$1" 2>/dev/null | grep -q '[<,]UP[,>]' &&
+		grep -q '[<,]UP[,>]' <<<"$("${ns[@]}" ip -o link show "$1" 2>/dev/null)" &&
 			return 0
 		kill -0 "$wp_pid" 2>/dev/null ||
 			{ cat "$tmp/wp.log" >&2; fail "wirepath run died"; }
@@ -77,14 +77,14 @@ pings() { # ADDR [NETNS-PID]
 	for _ in $(seq 20); do
 		"${ns[@]}" ping -c 1 -W 1 "$1" >/dev/null 2>&1 && break
 	done
-	out=$("${ns[@]}" ping -c 3 -i 0.2 -W 2 "$1") ||
+	out=$("${ns[@]}" ping -c 3 -i 0.2 -w 10 "$1") ||
 		{ echo "$out" >&2; fail "ping $1 (56 bytes)"; }
-	echo "$out" | grep -q ' 3 received' || fail "ping $1: $out"
-	echo "$out" | grep -q '^64 bytes from' || fail "ping $1: $out"
-	out=$("${ns[@]}" ping -c 3 -i 0.2 -W 2 -s 1472 -M do "$1") ||
+	grep -q ' 3 received' <<<"$out" || fail "ping $1: $out"
+	grep -q '^64 bytes from' <<<"$out" || fail "ping $1: $out"
+	out=$("${ns[@]}" ping -c 3 -i 0.2 -w 10 -s 1472 -M do "$1") ||
 		{ echo "$out" >&2; fail "ping $1 (1472 bytes)"; }
-	echo "$out" | grep -q ' 3 received' || fail "ping -s 1472 $1: $out"
-	echo "$out" | grep -q '^1480 bytes from' || fail "ping -s 1472: $out"
+	grep -q ' 3 received' <<<"$out" || fail "ping -s 1472 $1: $out"
+	grep -q '^1480 bytes from' <<<"$out" || fail "ping -s 1472: $out"
 }
 
 # At least n echo requests answered, per the stack's own counters.
@@ -99,7 +99,7 @@ gone() { ! ip link show "$1" >/dev/null 2>&1 || fail "$1 was left behind"; }
 # --- tap: a device wirepath creates, and removes when it stops ---------------
 start_wp --backend tap --if wptest0 --addr 10.9.0.2/24 --stats
 wait_link_up wptest0
-ip -o link show wptest0 | grep -q ' mtu 1500 ' || fail "wptest0: MTU is not 1500"
+grep -q ' mtu 1500 ' <<<"$(ip -o link show wptest0)" || fail "wptest0: MTU is not 1500"
 ip addr add 10.9.0.1/24 dev wptest0
 pings 10.9.0.2
 # The stack's MAC, as the kernel learnt it by ARP: locally administered
@@ -130,7 +130,7 @@ start_wp --backend tap --if wptest1 --addr 10.9.0.2/24 --queues 2 --cores 2 \
 wait_link_up wptest1
 ip addr add 10.9.0.1/24 dev wptest1
 pings 10.9.0.2
-ip neigh show 10.9.0.2 dev wptest1 | grep -q 'lladdr 02:77:70:00:00:02' ||
+grep -q 'lladdr 02:77:70:00:00:02' <<<"$(ip neigh show 10.9.0.2 dev wptest1)" ||
 	fail "the given MAC is not the one ARP answered with"
 stop_wp
 ip link show wptest1 >/dev/null 2>&1 || fail "an existing TAP was removed"
