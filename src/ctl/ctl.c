@@ -36,6 +36,7 @@
 #include "stack/stack.h"
 
 #define SUN_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
+#define ACCEPT_PAUSE_NS (100 * 1000 * 1000ull)
 
 struct ctl_conn {
 	int fd; /* -1: a free slot */
@@ -56,6 +57,7 @@ struct wp_ctl {
 	pthread_t thread;
 	pthread_mutex_t lock; /* the control lock (wp_ctl_lock) */
 	struct ctl_conn conn[WP_CTL_MAX_CLIENTS];
+	uint64_t accept_pause_until; /* control thread only */
 	_Atomic unsigned long long accepted, requests, failed, closed_idle,
 		closed_long;
 };
@@ -527,6 +529,11 @@ static bool conn_read(struct ctl_conn *k, uint64_t now)
 	return true;
 }
 
+/*
+ * Take waiting connections into free slots. A failure other than "none
+ * left" (EMFILE, ENOBUFS: the connection stays queued) pauses accepting
+ * for a moment, or the readable listening socket would spin the thread.
+ */
 static void accept_all(struct wp_ctl *c, uint64_t now)
 {
 	for (;;) {
@@ -539,8 +546,12 @@ static void accept_all(struct wp_ctl *c, uint64_t now)
 		if (!k)
 			return; /* the rest wait in the backlog */
 		fd = accept4(c->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd < 0)
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR &&
+			    errno != ECONNABORTED)
+				c->accept_pause_until = now + ACCEPT_PAUSE_NS;
 			return;
+		}
 		k->fd = fd;
 		k->last_ns = now;
 		atomic_fetch_add(&c->accepted, 1);
@@ -557,6 +568,7 @@ static void *ctl_thread(void *arg)
 	for (;;) {
 		nfds_t n = 0;
 		int free_slots = 0;
+		bool pausing;
 		uint64_t now;
 
 		pfd[n++] =
@@ -574,11 +586,14 @@ static void *ctl_thread(void *arg)
 				.events = k->out ? POLLOUT : POLLIN,
 			};
 		}
-		/* Full: leave new connections in the backlog. */
+		/* Full, or pausing: leave new connections in the backlog. */
+		pausing = wp_time_real_ns() < c->accept_pause_until;
 		slot[n] = -1;
-		pfd[n++] = (struct pollfd){ .fd = free_slots ? c->lfd : -1,
-					    .events = POLLIN };
-		if (poll(pfd, n, 1000) < 0 && errno != EINTR)
+		pfd[n++] = (struct pollfd){
+			.fd = free_slots && !pausing ? c->lfd : -1,
+			.events = POLLIN,
+		};
+		if (poll(pfd, n, pausing ? 100 : 1000) < 0 && errno != EINTR)
 			break;
 		if (pfd[0].revents)
 			break;

@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -1120,6 +1121,75 @@ static void test_unstarted_stack(void **state)
 	wp_stack_destroy(b);
 }
 
+/*
+ * Out of descriptors: the connection waits in the backlog (the server
+ * pauses accepting rather than spinning on it) and is served once
+ * descriptors are back.
+ */
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static void test_accept_emfile(void **state)
+{
+	struct wp_stack *b = make_stack(true);
+	char dir[64] = "/tmp/wp-test-ctl-XXXXXX";
+	double cpu;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct wp_ctl_stats st0, st1;
+	struct rlimit old, low;
+	FILE *sink = fopen("/dev/null", "w");
+	char err[256];
+	int fd, probe;
+
+	(void)state;
+	assert_non_null(b);
+	assert_non_null(sink);
+	assert_non_null(mkdtemp(dir));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/emfile.ctl", dir);
+	assert_int_equal(wp_ctl_start(b, sa.sun_path, err, sizeof(err)), 0);
+	wp_ctl_get_stats(b, &st0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	/* The next descriptor number is the limit: none can be made. */
+	probe = dup(0);
+	assert_true(probe >= 0);
+	close(probe);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = (rlim_t)probe;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	/* No core thread runs (the stack is not started): the CPU this
+	 * process uses meanwhile is the control thread's. */
+	cpu = cpu_seconds();
+	assert_int_equal(wp_ctl_call(fd, 1, (char *const[]){ "version" }, sink,
+				     sink, "", 1000),
+			 -ETIMEDOUT);
+	cpu = cpu_seconds() - cpu;
+	wp_ctl_get_stats(b, &st1);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(st1.accepted, st0.accepted);
+	if (cpu > 0.05)
+		fail_msg("the control thread used %.3f s of CPU in 1 s", cpu);
+	/* The first request's answer is the one read here. */
+	assert_int_equal(wp_ctl_call(fd, 1, (char *const[]){ "version" }, sink,
+				     sink, "", 5000),
+			 0);
+	close(fd);
+	fclose(sink);
+	wp_ctl_get_stats(b, &st1);
+	assert_int_equal(st1.accepted, st0.accepted + 1);
+	wp_ctl_stop(b);
+	wp_stack_destroy(b);
+	rm_dir(dir);
+}
+
 /* --- threads
  * ------------------------------------------------------------------
  */
@@ -1292,6 +1362,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_unstarted_stack, setup,
 						teardown),
+		cmocka_unit_test(test_accept_emfile),
 		cmocka_unit_test_setup_teardown(test_control_lock, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_many_clients, setup,
