@@ -72,7 +72,10 @@
 	X(TCP_OFO_DROP, "tcp_ofo_drop")                                      \
 	X(TCP_LISTEN_OVERFLOW, "tcp_listen_overflow")                        \
 	X(TCP_OLD_DATA, "tcp_old_data")                                      \
-	X(TCP_ZEROWINDOW, "tcp_zerowindow")
+	X(TCP_ZEROWINDOW, "tcp_zerowindow")                                  \
+	X(TCP_BCAST, "tcp_bcast")                 /* not unicast to us */   \
+	X(TCP_LAND, "tcp_land")                   /* from us to us */       \
+	X(TCP_BACKLOG, "tcp_backlog")             /* owner core's queue */
 
 enum wp_drop_reason {
 #define WP__DROP_ENUM(name, str) WP_DROP_##name,

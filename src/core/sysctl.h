@@ -27,6 +27,25 @@ struct wp_sysctl {
 	_Atomic int32_t wmem_default;         /* net.core.wmem_default: 212992 */
 	_Atomic int32_t rmem_max;             /* net.core.rmem_max: 212992 */
 	_Atomic int32_t wmem_max;             /* net.core.wmem_max: 212992 */
+	_Atomic int32_t somaxconn;            /* net.core.somaxconn: 4096 */
+	/* TCP (times in the units of the Linux names; tcp_msl_ms is
+	 * wirepath's: Linux fixes TIME_WAIT at 60 s, 2 * MSL) */
+	_Atomic int32_t tcp_syn_retries;      /* 6 */
+	_Atomic int32_t tcp_synack_retries;   /* 5 */
+	_Atomic int32_t tcp_retries2;         /* 15 */
+	_Atomic int32_t tcp_fin_timeout;      /* s: FIN_WAIT2 of an orphan, 60 */
+	_Atomic int32_t tcp_keepalive_time;   /* s: 7200 */
+	_Atomic int32_t tcp_keepalive_intvl;  /* s: 75 */
+	_Atomic int32_t tcp_keepalive_probes; /* 9 */
+	_Atomic int32_t tcp_max_syn_backlog;  /* 1024 */
+	_Atomic int32_t tcp_syncookies;       /* 1: when the SYN queue is full */
+	_Atomic int32_t tcp_timestamps;       /* 1 */
+	_Atomic int32_t tcp_window_scaling;   /* 1 */
+	_Atomic int32_t tcp_sack;             /* 1 */
+	_Atomic int32_t tcp_max_tw_buckets;   /* 65536 */
+	_Atomic int32_t tcp_rto_min_us;       /* 200000 */
+	_Atomic int32_t tcp_msl_ms;           /* 30000: TIME_WAIT is 2 * MSL */
+	_Atomic int32_t tcp_challenge_ack_limit; /* per socket per second: 1000 */
 };
 
 void wp_sysctl_init(struct wp_sysctl *s);

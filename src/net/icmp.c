@@ -253,6 +253,8 @@ static void icmp_unreach(struct wp_net_cpu *pc, struct wp_skb *skb,
 	if (wp_ip_cb(skb)->daddr == net->addr && err.saddr == net->addr) {
 		if (err.protocol == WP_IPPROTO_UDP)
 			wp__udp_err(pc, &err);
+		else if (err.protocol == WP_IPPROTO_TCP)
+			wp__tcp_err(pc, &err);
 		else if (p->err)
 			p->err(p->ctx, net, pc->id, &err);
 	}

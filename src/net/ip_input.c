@@ -162,6 +162,10 @@ void wp__ip_local_deliver(struct wp_net_cpu *pc, struct wp_skb *skb)
 		WP_MIB_INC(pc, InDelivers);
 		wp__udp_rcv(pc, skb);
 		return;
+	case WP_IPPROTO_TCP:
+		WP_MIB_INC(pc, InDelivers);
+		wp__tcp_v4_rcv(pc, skb);
+		return;
 	default:
 		break;
 	}

@@ -179,14 +179,19 @@ struct wp_net *wp_net_create(const struct wp_net_config *cfg,
 	ret = wp__udp_init(net);
 	if (ret)
 		goto out_icmp;
+	ret = wp__tcp_init(net);
+	if (ret)
+		goto out_udp;
 	for (uint32_t i = 0; i < cfg->nstatic_arp; i++) {
 		ret = wp_neigh_add_static(net, cfg->static_arp[i].ip,
 					  cfg->static_arp[i].mac);
 		if (ret)
-			goto out_udp;
+			goto out_tcp;
 	}
 	return net;
 
+out_tcp:
+	wp__tcp_destroy(net);
 out_udp:
 	wp__udp_destroy(net);
 out_icmp:
@@ -209,6 +214,7 @@ void wp_net_destroy(struct wp_net *net)
 {
 	if (!net)
 		return;
+	wp__tcp_destroy(net);
 	wp__udp_destroy(net);
 	wp__icmp_destroy(net);
 	wp__nf_destroy(net);
@@ -224,7 +230,7 @@ int wp_net_add_protocol(struct wp_net *net, uint8_t protocol, wp_l4_rcv_t rcv,
 	if (!rcv)
 		return -EINVAL;
 	if (protocol == WP_IPPROTO_ICMP || protocol == WP_IPPROTO_UDP ||
-	    net->proto[protocol].rcv)
+	    protocol == WP_IPPROTO_TCP || net->proto[protocol].rcv)
 		return -EEXIST;
 	net->proto[protocol].rcv = rcv;
 	net->proto[protocol].err = err;
@@ -280,6 +286,10 @@ static uint64_t hook_deadline(const struct wp_net_cpu *pc)
 {
 	uint64_t t = pc->frags.lru_head ? pc->frags.lru_head->expires
 					: WP_TIME_NEVER;
+	uint64_t tcp = wp__tcp_next_timer(pc);
+
+	if (tcp < t)
+		t = tcp;
 
 	if (pc->id == 0) {
 		uint64_t n = atomic_load_explicit(&pc->net->neigh.next_timer,
@@ -318,7 +328,8 @@ static void net_cpu_hook(struct wp_cpu *cpu, void *arg)
 		pc->big_owner = pthread_self();
 		pc->big_owned = true;
 	}
-	submit = atomic_load_explicit(&pc->submit_len, memory_order_relaxed);
+	submit = atomic_load_explicit(&pc->submit_len, memory_order_relaxed) ||
+		 wp__tcp_has_work(pc);
 	if (!pc->garp_pending && !submit && deadline == WP_TIME_NEVER)
 		return;
 	if (pc->garp_pending || submit ||
@@ -332,6 +343,7 @@ static void net_cpu_hook(struct wp_cpu *cpu, void *arg)
 				     NULL);
 		}
 		wp__ip_submit_drain(pc);
+		wp__tcp_cpu_run(pc);
 		if (pc->id == 0)
 			wp__neigh_timer(pc);
 		wp__ipfrag_timer(pc);

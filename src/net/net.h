@@ -148,6 +148,25 @@ struct wp_net_mib {
 		EthInErrors;
 	/* wp_net_submit: full queue (counted on the submitting thread) */
 	uint64_t SubmitDrops;
+	/* Tcp (RFC 4022). CurrEstab is a gauge: each core adds and
+	 * subtracts (modulo 2^64), so only the sum means something. */
+	uint64_t TcpActiveOpens, TcpPassiveOpens, TcpAttemptFails,
+		TcpEstabResets, TcpCurrEstab, TcpInSegs, TcpOutSegs,
+		TcpRetransSegs, TcpInErrs, TcpOutRsts, TcpInCsumErrors;
+	/* TcpExt (Linux LINUX_MIB_* names) */
+	uint64_t SyncookiesSent, SyncookiesRecv, SyncookiesFailed,
+		EmbryonicRsts, ListenOverflows, ListenDrops, TW, PAWSEstab,
+		DelayedACKs, TCPHPHits, TCPPureAcks, TCPHPAcks, TCPRenoRecovery,
+		TCPSackRecovery, TCPFastRetrans, TCPSlowStartRetrans,
+		TCPTimeouts, TCPLossProbes, TCPOFOQueue, TCPOFODrop,
+		TCPOFOMerge, TCPRcvQDrop, TCPChallengeACK, TCPSYNChallenge,
+		TCPAbortOnData, TCPAbortOnClose, TCPAbortOnTimeout,
+		TCPAbortOnLinger, TCPAbortFailed, TCPSACKReneging,
+		TCPSACKDiscard, TCPDSACKRecv, TCPWantZeroWindowAdv,
+		TCPToZeroWindowAdv, TCPFromZeroWindowAdv, TCPZeroWindowDrop,
+		TCPKeepAlive, TCPWinProbe, TCPBacklogCoalesce, TCPBacklogDrop,
+		TCPOrigDataSent, TCPDelivered, TCPSynRetrans, TCPTimeWaitOverflow,
+		TCPACKSkippedSeq, TCPRcvCoalesce, OutOfWindowIcmps;
 };
 
 /*

@@ -10,6 +10,7 @@
 #include "core/compiler.h"
 #include "net/net.h"
 #include "net/udp.h"
+#include "tcp/tcp.h"
 #include "wire/arp.h"
 #include "nic/nic.h"
 #include "skb/pool.h"
@@ -172,6 +173,8 @@ struct wp_ipfrag_table {
 
 /* --- per core ------------------------------------------------------------- */
 
+struct wp_tcp_table;
+
 struct wp_net_cpu {
 	struct wp_net *net;
 	struct wp_cpu *cpu;
@@ -217,6 +220,7 @@ struct wp_net {
 	struct wp_nf_table nf;
 	struct wp_icmp_rl icmp_rl;
 	struct wp_udp_table *udp;
+	struct wp_tcp_table *tcp;
 	_Atomic uint64_t frag_mem;  /* truesize in every core's queues */
 	_Atomic uint32_t ident_seq; /* IDs: salt for new destinations */
 	_Atomic uint32_t ip_idents[WP_IP_IDENTS];

@@ -91,6 +91,70 @@ static const struct line udp_lines[] = {
 	L(RAW, "IgnoredMulti", UdpIgnoredMulti),
 };
 
+static const struct line tcp_lines[] = {
+	L(REQ, " active connection openings", TcpActiveOpens),
+	L(REQ, " passive connection openings", TcpPassiveOpens),
+	L(REQ, " failed connection attempts", TcpAttemptFails),
+	L(REQ, " connection resets received", TcpEstabResets),
+	L(REQ, " connections established", TcpCurrEstab),
+	L(REQ, " segments received", TcpInSegs),
+	L(REQ, " segments sent out", TcpOutSegs),
+	L(REQ, " segments retransmitted", TcpRetransSegs),
+	L(REQ, " bad segments received", TcpInErrs),
+	L(REQ, " resets sent", TcpOutRsts),
+	L(RAW, "InCsumErrors", TcpInCsumErrors),
+};
+
+static const struct line tcpext_lines[] = {
+	L(RAW, "SyncookiesSent", SyncookiesSent),
+	L(RAW, "SyncookiesRecv", SyncookiesRecv),
+	L(RAW, "SyncookiesFailed", SyncookiesFailed),
+	L(RAW, "EmbryonicRsts", EmbryonicRsts),
+	L(RAW, "TW", TW),
+	L(RAW, "PAWSEstab", PAWSEstab),
+	L(RAW, "DelayedACKs", DelayedACKs),
+	L(RAW, "ListenOverflows", ListenOverflows),
+	L(RAW, "ListenDrops", ListenDrops),
+	L(RAW, "TCPHPHits", TCPHPHits),
+	L(RAW, "TCPPureAcks", TCPPureAcks),
+	L(RAW, "TCPHPAcks", TCPHPAcks),
+	L(RAW, "TCPRenoRecovery", TCPRenoRecovery),
+	L(RAW, "TCPSackRecovery", TCPSackRecovery),
+	L(RAW, "TCPSACKReneging", TCPSACKReneging),
+	L(RAW, "TCPFastRetrans", TCPFastRetrans),
+	L(RAW, "TCPSlowStartRetrans", TCPSlowStartRetrans),
+	L(RAW, "TCPTimeouts", TCPTimeouts),
+	L(RAW, "TCPLossProbes", TCPLossProbes),
+	L(RAW, "TCPDSACKRecv", TCPDSACKRecv),
+	L(RAW, "TCPAbortOnData", TCPAbortOnData),
+	L(RAW, "TCPAbortOnClose", TCPAbortOnClose),
+	L(RAW, "TCPAbortOnTimeout", TCPAbortOnTimeout),
+	L(RAW, "TCPAbortOnLinger", TCPAbortOnLinger),
+	L(RAW, "TCPAbortFailed", TCPAbortFailed),
+	L(RAW, "TCPSACKDiscard", TCPSACKDiscard),
+	L(RAW, "TCPRcvCoalesce", TCPRcvCoalesce),
+	L(RAW, "TCPOFOQueue", TCPOFOQueue),
+	L(RAW, "TCPOFODrop", TCPOFODrop),
+	L(RAW, "TCPOFOMerge", TCPOFOMerge),
+	L(RAW, "TCPChallengeACK", TCPChallengeACK),
+	L(RAW, "TCPSYNChallenge", TCPSYNChallenge),
+	L(RAW, "TCPRcvQDrop", TCPRcvQDrop),
+	L(RAW, "TCPBacklogCoalesce", TCPBacklogCoalesce),
+	L(RAW, "TCPBacklogDrop", TCPBacklogDrop),
+	L(RAW, "TCPWantZeroWindowAdv", TCPWantZeroWindowAdv),
+	L(RAW, "TCPToZeroWindowAdv", TCPToZeroWindowAdv),
+	L(RAW, "TCPFromZeroWindowAdv", TCPFromZeroWindowAdv),
+	L(RAW, "TCPZeroWindowDrop", TCPZeroWindowDrop),
+	L(RAW, "TCPKeepAlive", TCPKeepAlive),
+	L(RAW, "TCPWinProbe", TCPWinProbe),
+	L(RAW, "TCPOrigDataSent", TCPOrigDataSent),
+	L(RAW, "TCPDelivered", TCPDelivered),
+	L(RAW, "TCPSynRetrans", TCPSynRetrans),
+	L(RAW, "TCPTimeWaitOverflow", TCPTimeWaitOverflow),
+	L(RAW, "TCPACKSkippedSeq", TCPACKSkippedSeq),
+	L(RAW, "OutOfWindowIcmps", OutOfWindowIcmps),
+};
+
 static const struct line ipext_lines[] = {
 	L(RAW, "InBcastPkts", InBcastPkts),
 	L(RAW, "InMcastPkts", InMcastPkts),
@@ -183,7 +247,9 @@ void wp_net_print_netstat(const struct wp_net *net, FILE *out)
 	section(out, NULL, ip_lines, WP_ARRAY_SIZE(ip_lines), &m, 4);
 	SECTION(out, "Icmp", icmp_lines, &m, 4);
 	SECTION(out, "IcmpMsg", icmpmsg_lines, &m, 8);
+	SECTION(out, "Tcp", tcp_lines, &m, 4);
 	SECTION(out, "Udp", udp_lines, &m, 4);
+	SECTION(out, "TcpExt", tcpext_lines, &m, 4);
 	SECTION(out, "IpExt", ipext_lines, &m, 4);
 	SECTION(out, "ArpExt", arp_lines, &m, 4);
 	SECTION(out, "LinkExt", link_lines, &m, 4);

@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: MIT
+/*
+ * TCP end to end on the pair backend, on virtual time: the handshake,
+ * orderly release through TIME_WAIT, byte-exact transfers of megabytes
+ * both ways on a clean wire and under loss, duplication, reordering,
+ * corruption and delay, the same seed giving the same run, and a reader
+ * that stops reading (backpressure to a zero window, reopened by reads).
+ */
+#include "test_tcp_common.h"
+
+static void short_times(struct tpair *t)
+{
+	tsysctl(t, "net.ipv4.tcp_msl_ms", "100");
+}
+
+/* Run until the stream is done both ways or `limit` of virtual time. */
+static void pump_until_done(struct tpair *t, struct tstream *st, int n,
+			    uint64_t limit, uint64_t step)
+{
+	uint64_t end = tnow(t) + limit;
+
+	for (;;) {
+		bool done = true;
+
+		for (int i = 0; i < n; i++) {
+			tstream_pump(&st[i], true);
+			if (st[i].rcvd < st[i].total)
+				done = false;
+		}
+		if (done || tnow(t) >= end)
+			break;
+		trun(t, step);
+	}
+}
+
+static void handshake_data_and_orderly_close(void **state)
+{
+	struct wp_tcp_sock *c, *s;
+	struct wp_net_mib ma, mb;
+	struct wp_tcp_info info;
+	struct tpair t;
+	char buf[64];
+
+	(void)state;
+	tpair_up(&t, NULL);
+	short_times(&t);
+	tconnect(&t, 80, &c, &s, NULL);
+	tmib(t.a, &ma);
+	tmib(t.b, &mb);
+	assert_int_equal(ma.TcpActiveOpens, 1);
+	assert_int_equal(mb.TcpPassiveOpens, 1);
+	assert_int_equal(ma.TcpCurrEstab, 1);
+	assert_int_equal(mb.TcpCurrEstab, 1);
+
+	/* Options were agreed on: window scaling, SACK, timestamps. */
+	wp_tcp_get_info(c, &info);
+	assert_int_equal(info.options, WP_TCPI_OPT_TIMESTAMPS |
+					       WP_TCPI_OPT_SACK |
+					       WP_TCPI_OPT_WSCALE);
+	assert_int_equal(info.snd_mss, 1500 - 40 - 12);
+	assert_string_equal(info.ca_name, "cubic");
+
+	assert_int_equal(wp_tcp_sendmsg(c, "hello", 5), 5);
+	assert_int_equal(wp_tcp_recvmsg(s, buf, sizeof(buf), 0), -EAGAIN);
+	trun(&t, WP_NSEC_PER_MSEC);
+	assert_true(wp_tcp_poll(&s->sk) & WP_EPOLLIN);
+	assert_int_equal(wp_tcp_recvmsg(s, buf, sizeof(buf), WP_MSG_PEEK), 5);
+	assert_int_equal(wp_tcp_recvmsg(s, buf, 2, 0), 2);
+	assert_memory_equal(buf, "he", 2);
+	assert_int_equal(wp_tcp_recvmsg(s, buf, sizeof(buf), 0), 3);
+	assert_memory_equal(buf, "llo", 3);
+	assert_false(wp_tcp_poll(&s->sk) & WP_EPOLLIN);
+
+	/* The client shuts its side first: half-close. */
+	assert_int_equal(wp_tcp_shutdown(c, WP_SHUT_WR), 0);
+	assert_int_equal(wp_tcp_sendmsg(c, "x", 1), -EPIPE);
+	trun(&t, WP_NSEC_PER_MSEC);
+	assert_int_equal(wp_sk_state(&c->sk), WP_TCP_FIN_WAIT2);
+	assert_int_equal(wp_sk_state(&s->sk), WP_TCP_CLOSE_WAIT);
+	assert_true(wp_tcp_poll(&s->sk) & WP_EPOLLRDHUP);
+	assert_int_equal(wp_tcp_recvmsg(s, buf, sizeof(buf), 0), 0);
+	/* Half-closed: the server may still send, the client read. */
+	assert_int_equal(wp_tcp_sendmsg(s, "bye", 3), 3);
+	trun(&t, WP_NSEC_PER_MSEC);
+	assert_int_equal(wp_tcp_recvmsg(c, buf, sizeof(buf), 0), 3);
+	assert_memory_equal(buf, "bye", 3);
+	tclose(s);
+	trun(&t, WP_NSEC_PER_MSEC);
+	/* The client, having sent the first FIN, waits 2 MSL. */
+	assert_int_equal(wp_sk_state(&c->sk), WP_TCP_TIME_WAIT);
+	assert_int_equal(wp_tcp_recvmsg(c, buf, sizeof(buf), 0), 0);
+	tclose(c);
+	trun(&t, 150 * WP_NSEC_PER_MSEC);
+	assert_int_equal(tcp_alive(t.a), 1); /* 2 MSL = 200 ms */
+	trun(&t, 100 * WP_NSEC_PER_MSEC);
+	tmib(t.a, &ma);
+	tmib(t.b, &mb);
+	assert_int_equal(ma.TW, 1);
+	assert_int_equal(ma.TcpCurrEstab, 0);
+	assert_int_equal(mb.TcpCurrEstab, 0);
+	assert_int_equal(ma.TcpOutRsts + mb.TcpOutRsts, 0);
+	assert_int_equal(ma.TcpRetransSegs + mb.TcpRetransSegs, 0);
+	tpair_down(&t);
+}
+
+static void bulk(const struct wp_pair_impairments *imp, uint64_t bytes,
+		 const char *cc, struct wp_net_mib *out_a, uint64_t *out_t)
+{
+	struct wp_tcp_sock *c, *s;
+	struct tstream st[2];
+	struct tpair t;
+
+	tpair_up(&t, imp);
+	short_times(&t);
+	tsysctl(&t, "net.ipv4.tcp_wmem", "4096 262144 4194304");
+	if (cc) {
+		/* Listener and client both take the algorithm. */
+		t.a->net->tcp->cc_default = wp__tcp_cc_find(cc);
+		t.b->net->tcp->cc_default = wp__tcp_cc_find(cc);
+	}
+	tconnect(&t, 5001, &c, &s, NULL);
+	tstream_init(&st[0], c, s, bytes, 11);
+	tstream_init(&st[1], s, c, bytes, 22);
+	pump_until_done(&t, st, 2, 600 * WP_NSEC_PER_SEC,
+			WP_NSEC_PER_MSEC);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(st[i].rcvd, bytes);
+		assert_true(st[i].h_rx == st[i].h_tx);
+	}
+	/* Both FINs arrived: end of stream on both sides. */
+	trun(&t, 2 * WP_NSEC_PER_SEC);
+	{
+		char b[4];
+
+		assert_int_equal(wp_tcp_recvmsg(c, b, sizeof(b), 0), 0);
+		assert_int_equal(wp_tcp_recvmsg(s, b, sizeof(b), 0), 0);
+	}
+	tclose(c);
+	tclose(s);
+	trun(&t, 60 * WP_NSEC_PER_SEC);
+	if (out_a)
+		tmib(t.a, out_a);
+	if (out_t)
+		*out_t = tnow(&t);
+	tpair_down(&t);
+}
+
+static void megabytes_both_ways_clean_wire(void **state)
+{
+	struct wp_net_mib m;
+
+	(void)state;
+	bulk(NULL, 4u << 20, NULL, &m, NULL);
+	assert_int_equal(m.TcpRetransSegs, 0);
+	assert_true(m.TCPHPHits > 0);
+}
+
+static void megabytes_under_loss(void **state)
+{
+	struct wp_pair_impairments imp;
+	struct wp_net_mib m;
+
+	(void)state;
+	wp_pair_impairments_default(&imp);
+	imp.seed = 7;
+	imp.a_to_b.loss_pct = 3;
+	imp.b_to_a.loss_pct = 3;
+	imp.a_to_b.delay_ns = 5 * WP_NSEC_PER_MSEC;
+	imp.b_to_a.delay_ns = 5 * WP_NSEC_PER_MSEC;
+	imp.a_to_b.rate_bps = 100000000;
+	imp.b_to_a.rate_bps = 100000000;
+	bulk(&imp, 2u << 20, NULL, &m, NULL);
+	assert_true(m.TcpRetransSegs > 0);
+}
+
+static void megabytes_under_every_impairment(void **state)
+{
+	struct wp_pair_impairments imp;
+
+	(void)state;
+	wp_pair_impairments_default(&imp);
+	imp.seed = 99;
+	imp.a_to_b.loss_pct = 2;
+	imp.a_to_b.duplicate_pct = 2;
+	imp.a_to_b.reorder_pct = 5;
+	imp.a_to_b.corrupt_pct = 1;
+	imp.a_to_b.delay_ns = 2 * WP_NSEC_PER_MSEC;
+	imp.a_to_b.jitter_ns = WP_NSEC_PER_MSEC;
+	imp.b_to_a = imp.a_to_b;
+	imp.a_to_b.rate_bps = 50000000;
+	imp.b_to_a.rate_bps = 50000000;
+	bulk(&imp, 1u << 20, "reno", NULL, NULL);
+}
+
+static void heavy_loss_ten_percent(void **state)
+{
+	struct wp_pair_impairments imp;
+
+	(void)state;
+	wp_pair_impairments_default(&imp);
+	imp.seed = 3;
+	imp.a_to_b.loss_pct = 10;
+	imp.b_to_a.loss_pct = 10;
+	imp.a_to_b.delay_ns = WP_NSEC_PER_MSEC;
+	imp.b_to_a.delay_ns = WP_NSEC_PER_MSEC;
+	bulk(&imp, 256u << 10, NULL, NULL, NULL);
+}
+
+static void same_seed_same_run(void **state)
+{
+	struct wp_pair_impairments imp;
+	struct wp_net_mib m1, m2;
+	uint64_t t1, t2;
+
+	(void)state;
+	wp_pair_impairments_default(&imp);
+	imp.seed = 1234;
+	imp.a_to_b.loss_pct = 2;
+	imp.b_to_a.reorder_pct = 3;
+	imp.a_to_b.delay_ns = WP_NSEC_PER_MSEC;
+	imp.b_to_a.delay_ns = WP_NSEC_PER_MSEC;
+	bulk(&imp, 512u << 10, NULL, &m1, &t1);
+	bulk(&imp, 512u << 10, NULL, &m2, &t2);
+	assert_int_equal(t1, t2);
+	assert_memory_equal(&m1, &m2, sizeof(m1));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(handshake_data_and_orderly_close),
+		cmocka_unit_test(megabytes_both_ways_clean_wire),
+		cmocka_unit_test(megabytes_under_loss),
+		cmocka_unit_test(megabytes_under_every_impairment),
+		cmocka_unit_test(heavy_loss_ten_percent),
+		cmocka_unit_test(same_seed_same_run),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
