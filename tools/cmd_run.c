@@ -21,6 +21,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "../apps/app.h"
+#include "api/api.h"
 #include "cli.h"
 #include "ctl/ctl.h"
 #include "stack/stack.h"
@@ -31,7 +33,7 @@ static const char usage[] =
 	"                    [--gw A.B.C.D] [--mac MAC] [--mtu N]\n"
 	"                    [--static-arp IP=MAC]... [--vlan-drop]\n"
 	"                    [--queues N] [--cores N] [--busy-poll] [--stats]\n"
-	"                    [--ctl PATH]\n"
+	"                    [--ctl PATH] [--app SPEC]...\n"
 	"                    [backend options]\n"
 	"\n"
 	"Run a stack as a host on a wire: it answers ARP and ping, sends ICMP\n"
@@ -76,9 +78,15 @@ static const char usage[] =
 	"                        else $XDG_RUNTIME_DIR/wirepath or\n"
 	"                        /tmp/wirepath-UID); not with pcap, which runs\n"
 	"                        on virtual time\n"
+	"applications (each on its own thread, on the socket API):\n"
+	"  --app udp-echo:PORT   echo every datagram to its sender (RFC 862)\n"
+	"  --app udp-sink:PORT   read and count every datagram (RFC 863)\n"
+	"                        repeatable, at most 16; with pcap the clock\n"
+	"                        waits for them between steps\n"
 	"output:\n"
 	"  --stats               at the end, print netstat -s, ip neigh,\n"
-	"                        ip route and the drop reasons on stderr\n";
+	"                        ip route, the drop reasons and the socket\n"
+	"                        counters on stderr\n";
 
 static int run_main(int argc, char **argv);
 
@@ -112,8 +120,7 @@ enum {
 	OPT_ZEROCOPY,
 	OPT_STATS,
 	OPT_CTL,
-	/* --app SPEC joins here with the socket layer (DESIGN.md's
-	 * command line). */
+	OPT_APP,
 };
 
 static const struct wp_opt opts[] = {
@@ -141,6 +148,7 @@ static const struct wp_opt opts[] = {
 	{ "zerocopy", 0, false, OPT_ZEROCOPY },
 	{ "stats", 0, false, OPT_STATS },
 	{ "ctl", 0, true, OPT_CTL },
+	{ "app", 0, true, OPT_APP },
 	{ NULL, 0, false, 0 },
 };
 
@@ -151,8 +159,17 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
+#define RUN_APPS_MAX 16
+
+struct run_app {
+	const struct wp_app_type *type;
+	uint16_t port;
+};
+
 struct run_opts {
 	struct wp_stack_config cfg;
+	struct run_app app[RUN_APPS_MAX]; /* --app SPEC */
+	unsigned napps;
 	bool have_addr;
 	bool stats;
 	const char *ctl; /* --ctl PATH */
@@ -332,6 +349,18 @@ static int parse_one(struct wp_args *a, int id, struct run_opts *o)
 	case OPT_CTL:
 		o->ctl = a->arg;
 		return WP_EXIT_OK;
+	case OPT_APP: {
+		char err[160];
+
+		if (o->napps == RUN_APPS_MAX)
+			return wp_cli_bad_value("run", a->opt, "at most 16",
+						"one too many");
+		if (wp_app_parse(a->arg, &o->app[o->napps].type,
+				 &o->app[o->napps].port, err, sizeof(err)))
+			return wp_cli_usage_error(&wp_cmd_run, "%s", err);
+		o->napps++;
+		return WP_EXIT_OK;
+	}
 	default:
 		return WP_EXIT_USAGE;
 	}
@@ -412,6 +441,7 @@ static void print_stats(struct wp_stack *s, FILE *out)
 	fprintf(out, "Routes:\n");
 	wp_net_print_route(s->net, out);
 	print_drops(s, out);
+	wp_socket_print_stats(out);
 	fprintf(out, "Backend:\n");
 	wp_backend_report(&s->backend, out);
 }
@@ -430,35 +460,90 @@ static void summary(struct wp_stack *s, const char *backend, double seconds,
 		virtual_time ? " of virtual time" : "");
 }
 
+/*
+ * Applications run in real time beside a virtual clock: before the
+ * clock moves on, each must have dealt with what it was given, as if
+ * it were as fast as the machine (a real host's application runs while
+ * the wire waits).
+ */
+static void wait_apps(struct wp_app **apps, unsigned n)
+{
+	struct timespec ts = { 0, 20 * 1000 };
+
+	for (unsigned i = 0; i < n; i++)
+		while (!wp_app_idle(apps[i]) && !stop_signal)
+			nanosleep(&ts, NULL);
+}
+
 /* Virtual time: step through the capture until it is done. */
-static int run_pcap(struct wp_stack *s)
+static int run_pcap(struct wp_stack *s, struct wp_app **apps, unsigned napps)
 {
 	/* Steps of 10 ms: run_until stops at every event in between, so
-	 * the step only bounds how often an interrupt is noticed. */
-	const uint64_t step = 10 * WP_NSEC_PER_MSEC;
+	 * the step only bounds how often an interrupt is noticed. With
+	 * applications, 100 us: the step is also how long a reply waits
+	 * for the clock to let its application answer. */
+	const uint64_t step =
+		napps ? 100 * WP_NSEC_PER_USEC : 10 * WP_NSEC_PER_MSEC;
 
-	while (!wp_stack_done(s) && !stop_signal)
+	while (!wp_stack_done(s) && !stop_signal) {
 		if (wp_stack_run_until(s, wp_stack_now(s) + step))
 			return wp_cli_fail("run", "the virtual clock refused "
 						  "to move: a bug, please "
 						  "report it");
+		wait_apps(apps, napps);
+	}
 	return WP_EXIT_OK;
 }
 
-static int run_real_time(struct wp_stack *s)
+/* Open each application's socket and start its thread. */
+static int start_apps(struct wp_stack *s, const struct run_opts *o,
+		      struct wp_app **apps)
+{
+	char err[256];
+
+	for (unsigned i = 0; i < o->napps; i++) {
+		apps[i] = wp_app_start(o->app[i].type, s, o->app[i].port, err,
+				       sizeof(err));
+		if (!apps[i]) {
+			while (i-- > 0)
+				wp_app_stop(apps[i]);
+			return wp_cli_fail("run", "--app %s", err);
+		}
+		fprintf(stderr, "wirepath run: %s listening on UDP port %u\n",
+			o->app[i].type->name, o->app[i].port);
+	}
+	return WP_EXIT_OK;
+}
+
+static void stop_apps(struct wp_app **apps, unsigned n, bool report)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (report)
+			wp_app_print(apps[i], stderr);
+		wp_app_stop(apps[i]);
+	}
+}
+
+static int run_real_time(struct wp_stack *s, struct wp_app **apps,
+			 unsigned napps)
 {
 	int ret = wp_stack_start(s);
 
-	if (ret)
+	if (ret) {
+		stop_apps(apps, napps, false);
 		return wp_cli_fail("run",
 				   "cannot start the stack: %s (the backend "
 				   "says why above, if it knows)",
 				   strerror(-ret));
+	}
 	while (!stop_signal) {
 		struct timespec ts = { 0, 100 * 1000 * 1000 };
 
 		nanosleep(&ts, NULL);
 	}
+	/* The applications go while the cores still run: their last
+	 * replies leave. */
+	stop_apps(apps, napps, true);
 	wp_ctl_stop(s);
 	wp_stack_stop(s);
 	return WP_EXIT_OK;
@@ -466,6 +551,7 @@ static int run_real_time(struct wp_stack *s)
 
 static int run_main(int argc, char **argv)
 {
+	struct wp_app *apps[RUN_APPS_MAX];
 	struct run_opts o;
 	struct wp_stack *s;
 	struct wp_args a;
@@ -510,11 +596,20 @@ static int run_main(int argc, char **argv)
 			o.cfg.backend, o.cfg.ifname, m[0], m[1], m[2], m[3],
 			m[4], m[5], mtu);
 	}
-	/* Applications (--app) attach here, once sockets exist. The
-	 * control socket: required when named, best effort by default
+	/* The applications' sockets live on this stack. */
+	wp_stack_make_default(s);
+	ret = start_apps(s, &o, apps);
+	if (ret != WP_EXIT_OK) {
+		wp_stack_make_default(NULL);
+		wp_stack_destroy(s);
+		return ret;
+	}
+	/* The control socket: required when named, best effort by default
 	 * (another stack may hold the default path). */
 	if (!pcap && wp_ctl_start(s, o.ctl, err, sizeof(err))) {
 		if (o.ctl) {
+			stop_apps(apps, o.napps, false);
+			wp_stack_make_default(NULL);
 			wp_stack_destroy(s);
 			return wp_cli_fail("run", "%s", err);
 		}
@@ -527,7 +622,8 @@ static int run_main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	t0 = pcap ? wp_stack_now(s) : wp_time_real_ns();
-	ret = pcap ? run_pcap(s) : run_real_time(s);
+	ret = pcap ? run_pcap(s, apps, o.napps)
+		   : run_real_time(s, apps, o.napps);
 	wp_ctl_stop(s);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
@@ -535,9 +631,13 @@ static int run_main(int argc, char **argv)
 		uint64_t t1 = pcap ? wp_stack_now(s) : wp_time_real_ns();
 
 		summary(s, o.cfg.backend, (double)(t1 - t0) / 1e9, pcap);
-		if (o.stats)
-			print_stats(s, stderr);
 	}
+	/* Applications before the stack: their sockets live on it. */
+	stop_apps(apps, pcap ? o.napps : 0, ret == WP_EXIT_OK);
+	if (ret == WP_EXIT_OK && o.stats)
+		print_stats(s, stderr);
+	wp_stack_make_default(NULL);
 	wp_stack_destroy(s);
+	wp_socket_cleanup();
 	return ret;
 }
