@@ -57,7 +57,7 @@ static void netif_receive_skb(struct wp_net_cpu *pc, struct wp_skb *skb)
 	enum wp_drop_reason why = WP_DROP_NOT_SPECIFIED;
 	struct wp_eth_repr eth;
 
-	wp_skb_stamp(skb, WP_STAMP_NETIF_RX, pc->now);
+	wp__net_stamp(pc, skb, WP_STAMP_NETIF_RX);
 	wp_skb_reset_mac_header(skb);
 	if (wp_eth_parse(skb->data, skb->len, &eth, &why)) {
 		eth_drop(pc, skb, why);

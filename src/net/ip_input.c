@@ -69,7 +69,7 @@ void wp__ip_rcv(struct wp_net_cpu *pc, struct wp_skb *skb)
 	struct wp_ipv4_repr r;
 	struct wp_ip_cb *cb;
 
-	wp_skb_stamp(skb, WP_STAMP_IP_RCV, pc->now);
+	wp__net_stamp(pc, skb, WP_STAMP_IP_RCV);
 	WP_MIB_INC(pc, InReceives);
 	if (wp_ipv4_parse(skb->data, skb->len, &r, &why)) {
 		ip_count_bad(pc, skb, why);

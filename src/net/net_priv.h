@@ -262,6 +262,18 @@ static inline bool wp__net_is_bcast(const struct wp_net *net, uint32_t a)
 	       (net->mask != 0xffffffffu && a == net->bcast);
 }
 
+/*
+ * Stamp a sampled skb (tracing) with the time now: a fresh clock read,
+ * paid only by the sampled few, so each stage shows its own time rather
+ * than the batch's.
+ */
+static inline void wp__net_stamp(const struct wp_net_cpu *pc,
+				 struct wp_skb *skb, enum wp_stamp stage)
+{
+	if (skb->stamps)
+		wp_skb_stamp(skb, stage, wp_clock_now(pc->net->clock));
+}
+
 /* --- batching ----------------------------------------------------------------
  */
 

@@ -392,7 +392,7 @@ static void udp_queue_rcv(struct wp_net_cpu *pc, struct wp_udp_sock *usk,
 {
 	int ret;
 
-	wp_skb_stamp(skb, WP_STAMP_SOCK_LOOKUP, pc->now);
+	wp__net_stamp(pc, skb, WP_STAMP_SOCK_LOOKUP);
 	ret = wp_sock_queue_rcv_skb(&usk->sk, skb);
 	if (ret == 0) {
 		WP_MIB_INC(pc, UdpInDatagrams);
@@ -453,7 +453,7 @@ void wp__udp_rcv(struct wp_net_cpu *pc, struct wp_skb *skb)
 	struct wp_udp_sock *usk;
 	struct wp_udp_repr u;
 
-	wp_skb_stamp(skb, WP_STAMP_L4_RCV, pc->now);
+	wp__net_stamp(pc, skb, WP_STAMP_L4_RCV);
 	if (wp_udp_parse(skb->data, skb->len, ip.saddr, ip.daddr,
 			 skb->csum_valid ? WP_WIRE_CSUM_UNNECESSARY : 0, &u,
 			 &why)) {
