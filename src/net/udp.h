@@ -24,6 +24,8 @@
  *     INADDR_ANY (Linux compute_score). Among equal SO_REUSEPORT
  *     sockets, the flow hash picks one.
  *   - broadcast and multicast go to every matching socket (clones).
+ *     There is no group membership (IGMP) yet: a socket bound to
+ *     INADDR_ANY hears every group on its port.
  *   - no socket: ICMP port unreachable (unicast only), UdpNoPorts.
  *   - full receive queue: dropped, UdpRcvbufErrors and UdpInErrors,
  *     WP_DROP_SOCKET_RCVBUFF.
