@@ -575,6 +575,233 @@ static void accept_queue_is_bounded(void **state)
 	nfx_advance(fx, 200 * WP_NSEC_PER_SEC);
 }
 
+/* --- timers ---------------------------------------------------------------------- */
+
+/* Count the SYNs sent and when: RFC 6298 backoff from 1 s, then
+ * ETIMEDOUT after tcp_syn_retries retransmissions. */
+static void syn_retries_back_off_then_time_out(void **state)
+{
+	struct nfx *fx = *state;
+	struct wp_tcp_sock *c = wp_tcp_sock_alloc(fx->net);
+	uint64_t t0 = nfx_now(fx), at[8];
+	struct wp_net_mib m;
+	uint32_t syns = 0;
+
+	assert_int_equal(wp_sysctl_set(&fx->sysctl, "net.ipv4.tcp_syn_retries",
+				       "3"),
+			 0);
+	nfx_clear_tx(fx);
+	assert_int_equal(wp_tcp_connect(c, PEER_IP, 80), -EINPROGRESS);
+	assert_int_equal(wp_tcp_connect(c, PEER_IP, 80), -EALREADY);
+	assert_false(wp_tcp_poll(&c->sk) & WP_EPOLLOUT);
+	/* 1 + 2 + 4 + 8 s: the last timeout gives up at 15 s. */
+	for (int s = 0; s < 40; s++) {
+		nfx_advance(fx, WP_NSEC_PER_SEC / 2);
+		for (uint32_t i = 0; i < fx->ntx; i++) {
+			struct wp_tcp_repr r;
+
+			sent_tcp(fx, i, &r);
+			assert_int_equal(r.flags, WP_TCP_SYN);
+			assert_true(syns < 8);
+			at[syns++] = nfx_now(fx) - t0;
+		}
+		nfx_clear_tx(fx);
+	}
+	/* The first, then 1, 2 and 4 seconds apart (half-second grain). */
+	assert_int_equal(syns, 4);
+	assert_true(at[1] - at[0] >= WP_NSEC_PER_SEC / 2 &&
+		    at[1] - at[0] <= 3 * WP_NSEC_PER_SEC / 2);
+	assert_true(at[2] - at[1] >= 3 * WP_NSEC_PER_SEC / 2 &&
+		    at[2] - at[1] <= 5 * WP_NSEC_PER_SEC / 2);
+	assert_true(at[3] - at[2] >= 7 * WP_NSEC_PER_SEC / 2 &&
+		    at[3] - at[2] <= 9 * WP_NSEC_PER_SEC / 2);
+	assert_int_equal(wp_sk_state(&c->sk), WP_TCP_CLOSE);
+	assert_true(wp_tcp_poll(&c->sk) & (WP_EPOLLERR | WP_EPOLLHUP));
+	assert_int_equal(wp_tcp_sock_error(c), -ETIMEDOUT);
+	nfx_mib(fx, &m);
+	assert_int_equal(m.TcpActiveOpens, 1);
+	assert_int_equal(m.TcpAttemptFails, 1);
+	assert_int_equal(m.TCPSynRetrans, 3);
+	wp_tcp_close(c);
+	wp_sock_put(&c->sk);
+}
+
+/* An active open answered by the peer (the test), for timer tests. */
+static struct wp_tcp_sock *active_conn(struct nfx *fx, uint32_t *our_seq,
+				       uint32_t *peer_seq, uint16_t *our_port)
+{
+	struct wp_tcp_sock *c = wp_tcp_sock_alloc(fx->net);
+	struct wp_tcp_repr syn, t;
+
+	nfx_clear_tx(fx);
+	assert_int_equal(wp_tcp_connect(c, PEER_IP, 80), -EINPROGRESS);
+	nfx_run(fx);
+	assert_int_equal(fx->ntx, 1);
+	sent_tcp(fx, 0, &syn);
+	t = seg(WP_TCP_SYN | WP_TCP_ACK, PEER_ISS, syn.seq + 1);
+	t.sport = 80;
+	t.dport = syn.sport;
+	nfx_clear_tx(fx);
+	inject_tcp(fx, &t);
+	assert_int_equal(wp_sk_state(&c->sk), WP_TCP_ESTABLISHED);
+	assert_true(wp_tcp_poll(&c->sk) & WP_EPOLLOUT);
+	*our_seq = syn.seq + 1;
+	*peer_seq = PEER_ISS + 1;
+	*our_port = syn.sport;
+	nfx_clear_tx(fx);
+	return c;
+}
+
+static void rto_backs_off_and_gives_up(void **state)
+{
+	struct nfx *fx = *state;
+	uint32_t us, them, n = 0;
+	uint64_t last = 0, gap = 0;
+	struct wp_tcp_sock *c;
+	struct wp_net_mib m;
+	uint16_t port;
+
+	assert_int_equal(wp_sysctl_set(&fx->sysctl, "net.ipv4.tcp_retries2",
+				       "4"),
+			 0);
+	c = active_conn(fx, &us, &them, &port);
+	assert_int_equal(wp_tcp_sendmsg(c, "lost", 4), 4);
+	/* Nothing is ever acknowledged: the same segment again and again,
+	 * each gap about twice the one before. */
+	for (int s = 0; s < 400 && wp_sk_state(&c->sk) != WP_TCP_CLOSE; s++) {
+		nfx_advance(fx, WP_NSEC_PER_SEC / 10);
+		for (uint32_t i = 0; i < fx->ntx; i++) {
+			struct wp_tcp_repr r;
+
+			sent_tcp(fx, i, &r);
+			if (r.flags & WP_TCP_RST)
+				continue;
+			assert_int_equal(r.seq, us);
+			assert_int_equal(r.payload_len, 4);
+			if (n >= 2) {
+				uint64_t g = nfx_now(fx) - last;
+
+				assert_true(g + WP_NSEC_PER_SEC / 5 >= 2 * gap);
+				gap = g;
+			} else if (n == 1) {
+				gap = nfx_now(fx) - last;
+			}
+			last = nfx_now(fx);
+			n++;
+		}
+		nfx_clear_tx(fx);
+	}
+	assert_int_equal(n, 1 + 4);
+	assert_int_equal(wp_sk_state(&c->sk), WP_TCP_CLOSE);
+	assert_int_equal(wp_tcp_sock_error(c), -ETIMEDOUT);
+	nfx_mib(fx, &m);
+	assert_int_equal(m.TCPTimeouts, 4);
+	assert_int_equal(m.TCPAbortOnTimeout, 1);
+	wp_tcp_close(c);
+	wp_sock_put(&c->sk);
+}
+
+static void keepalive_probes_then_times_out(void **state)
+{
+	struct nfx *fx = *state;
+	uint32_t us, them, probes = 0;
+	struct wp_tcp_sock *c;
+	struct wp_net_mib m;
+	uint16_t port;
+
+	c = active_conn(fx, &us, &them, &port);
+	assert_int_equal(wp_tcp_set_keepidle(c, 10), 0);
+	assert_int_equal(wp_tcp_set_keepintvl(c, 2), 0);
+	assert_int_equal(wp_tcp_set_keepcnt(c, 3), 0);
+	assert_int_equal(wp_tcp_set_keepidle(c, 0), -EINVAL);
+	assert_int_equal(wp_tcp_set_keepalive(c, true), 0);
+	nfx_advance(fx, 9 * WP_NSEC_PER_SEC);
+	assert_int_equal(fx->ntx, 0);
+	for (int s = 0; s < 40 && wp_sk_state(&c->sk) != WP_TCP_CLOSE; s++) {
+		nfx_advance(fx, WP_NSEC_PER_SEC / 2);
+		for (uint32_t i = 0; i < fx->ntx; i++) {
+			struct wp_tcp_repr r;
+
+			sent_tcp(fx, i, &r);
+			if (r.flags & WP_TCP_RST)
+				continue;
+			/* An old sequence number: the peer must answer. */
+			assert_int_equal(r.seq, us - 1);
+			assert_int_equal(r.payload_len, 0);
+			probes++;
+		}
+		nfx_clear_tx(fx);
+	}
+	assert_int_equal(probes, 3);
+	assert_int_equal(wp_tcp_sock_error(c), -ETIMEDOUT);
+	nfx_mib(fx, &m);
+	assert_int_equal(m.TCPKeepAlive, 3);
+	wp_tcp_close(c);
+	wp_sock_put(&c->sk);
+}
+
+static void keepalive_answered_keeps_the_connection(void **state)
+{
+	struct nfx *fx = *state;
+	uint32_t us, them;
+	struct wp_tcp_sock *c;
+	uint16_t port;
+
+	c = active_conn(fx, &us, &them, &port);
+	wp_tcp_set_keepidle(c, 5);
+	wp_tcp_set_keepintvl(c, 1);
+	wp_tcp_set_keepcnt(c, 2);
+	wp_tcp_set_keepalive(c, true);
+	for (int i = 0; i < 10; i++) {
+		struct wp_tcp_repr t = seg(WP_TCP_ACK, them, us);
+
+		nfx_advance(fx, 3 * WP_NSEC_PER_SEC);
+		t.sport = 80;
+		t.dport = port;
+		inject_tcp(fx, &t); /* the peer answers every probe */
+	}
+	assert_int_equal(wp_sk_state(&c->sk), WP_TCP_ESTABLISHED);
+	wp_tcp_set_linger(c, true, 0);
+	wp_tcp_close(c);
+	wp_sock_put(&c->sk);
+	nfx_advance(fx, WP_NSEC_PER_MSEC);
+}
+
+static void delayed_ack_waits_at_most_200ms(void **state)
+{
+	struct nfx *fx = *state;
+	uint32_t us, them;
+	struct wp_tcp_sock *c;
+	struct wp_net_mib m;
+	uint16_t port;
+	int i;
+
+	c = active_conn(fx, &us, &them, &port);
+	/* The first segments are acked at once (quickack), then one in
+	 * two waits for its partner or the timer. */
+	for (i = 0; i < 40; i++) {
+		struct wp_tcp_repr t = seg(WP_TCP_ACK, them, us);
+
+		t.sport = 80;
+		t.dport = port;
+		t.payload = (const uint8_t *)"x";
+		t.payload_len = 1;
+		nfx_clear_tx(fx);
+		inject_tcp(fx, &t);
+		them++;
+		nfx_advance(fx, 250 * WP_NSEC_PER_MSEC);
+		/* Every segment is acked within 250 ms, one way or the
+		 * other. */
+		assert_true(fx->ntx >= 1);
+	}
+	nfx_mib(fx, &m);
+	assert_true(m.DelayedACKs > 0);
+	wp_tcp_set_linger(c, true, 0);
+	wp_tcp_close(c);
+	wp_sock_put(&c->sk);
+	nfx_advance(fx, WP_NSEC_PER_MSEC);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -589,6 +816,11 @@ int main(void)
 		T(out_of_order_data_is_sacked_and_reassembled),
 		T(a_reader_that_stops_closes_the_window),
 		T(accept_queue_is_bounded),
+		T(syn_retries_back_off_then_time_out),
+		T(rto_backs_off_and_gives_up),
+		T(keepalive_probes_then_times_out),
+		T(keepalive_answered_keeps_the_connection),
+		T(delayed_ack_waits_at_most_200ms),
 	};
 #undef T
 
