@@ -434,9 +434,10 @@ void wp_trace_get_stats(struct wp_trace *tr, struct wp_trace_stats *st)
 	for (uint32_t i = 0; i < tr->ncpus; i++) {
 		struct wp_trace_cpu *tc = tr->cpu[i];
 
-		st->seen += stat_read(&tc->seen);
+		/* filtered before seen: the core counts a frame seen first,
+		 * so matched = seen - filtered never goes below zero. */
 		st->filtered += stat_read(&tc->filtered);
-		st->matched += stat_read(&tc->matched);
+		st->seen += stat_read(&tc->seen);
 		st->sampled += stat_read(&tc->sampled);
 		st->limited += stat_read(&tc->limited);
 		st->records += stat_read(&tc->drained);
@@ -446,6 +447,7 @@ void wp_trace_get_stats(struct wp_trace *tr, struct wp_trace_stats *st)
 		 * drop counter is zero before (the ring is zeroed). */
 		st->capture_dropped += wp__mpsc_dropped(&tc->capture);
 	}
+	st->matched = st->seen - st->filtered;
 }
 
 /* The skb's last reference went: file its record. Any thread. */
@@ -556,6 +558,7 @@ void wp__trace_poll_begin(struct wp_trace_poll *tp, struct wp_trace *tr,
 	tp->tc = tc;
 	tp->queue = queue;
 	tp->irq_ns = irq_ns;
+	tp->fast = tp->active == WP_TRACE_ON_SAMPLE && !tc->parse;
 }
 
 /*
@@ -576,8 +579,8 @@ static void drain_opportunistic(struct wp_trace_cpu *tc)
 	pthread_mutex_unlock(&tc->cons_lock);
 }
 
-bool wp_trace_rx_pick(struct wp_trace_poll *tp, const uint8_t *frame,
-		      uint32_t len, uint64_t dma_ns)
+bool wp__trace_rx_pick(struct wp_trace_poll *tp, const uint8_t *frame,
+		       uint32_t len, uint64_t dma_ns)
 {
 	struct wp_trace_cpu *tc = tp->tc;
 	struct wp_trace *tr = tc->tr;
@@ -597,7 +600,6 @@ bool wp_trace_rx_pick(struct wp_trace_poll *tp, const uint8_t *frame,
 			return false;
 		}
 	}
-	stat_inc(&tc->matched);
 	if (++tc->nth < tc->f.every)
 		return false;
 	tc->nth = 0;

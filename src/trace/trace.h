@@ -174,7 +174,7 @@ struct wp_trace_cpu {
 	bool has_limit;		  /* the filter has a limit: mind the budget */
 	uint32_t nth;		  /* matches since the last sample */
 	/* counters: one writer (this core), read by the control path */
-	uint64_t seen, filtered, matched, sampled, limited;
+	uint64_t seen, filtered, sampled, limited; /* matched: derived */
 	uint64_t captured;
 
 	/* --- records: producers any thread, consumer under cons_lock
@@ -330,6 +330,7 @@ static inline bool wp_trace_tap_on(const struct wp_trace *tr,
 struct wp_trace_poll {
 	struct wp_trace_cpu *tc; /* NULL: nothing to do this poll */
 	uint32_t active;	 /* tr->active when the poll began */
+	bool fast;		 /* 1 in N of all frames, no tap: inline */
 	uint16_t queue;
 	uint64_t irq_ns; /* the queue's last top half */
 	/* the frame picked last, when sampled */
@@ -356,8 +357,26 @@ static inline void wp_trace_poll_begin(struct wp_trace_poll *tp,
  * True: call wp_trace_rx_sampled() once its skb is built. Only when
  * tp->tc is set.
  */
-bool wp_trace_rx_pick(struct wp_trace_poll *tp, const uint8_t *frame,
-		      uint32_t len, uint64_t dma_ns);
+bool wp__trace_rx_pick(struct wp_trace_poll *tp, const uint8_t *frame,
+		       uint32_t len, uint64_t dma_ns);
+
+static inline bool wp_trace_rx_pick(struct wp_trace_poll *tp,
+				    const uint8_t *frame, uint32_t len,
+				    uint64_t dma_ns)
+{
+	struct wp_trace_cpu *tc = tp->tc;
+
+	/* Background sampling, all but the Nth frame: count it, done. */
+	if (tp->fast && tc->nth + 1 < tc->f.every) {
+		tc->nth++;
+		__atomic_store_n(&tc->seen,
+				 __atomic_load_n(&tc->seen, __ATOMIC_RELAXED) +
+					 1,
+				 __ATOMIC_RELAXED);
+		return false;
+	}
+	return wp__trace_rx_pick(tp, frame, len, dma_ns);
+}
 /* The picked frame's skb: attach stamps and the description. Borrows. */
 void wp_trace_rx_sampled(struct wp_trace_poll *tp, struct wp_skb *skb);
 
