@@ -1377,7 +1377,7 @@ void wp__tcp_v4_rcv(struct wp_net_cpu *pc, struct wp_skb *skb)
 	int hlen;
 
 	if (!handed)
-		wp_skb_stamp(skb, WP_STAMP_L4_RCV, pc->now);
+		wp__net_stamp(pc, skb, WP_STAMP_L4_RCV);
 	/* TCP is unicast only (RFC 1122 4.2.3.10): a broadcast or a
 	 * multicast destination is never a connection. */
 	if (skb->pkt_type != WP_PACKET_HOST || ip.daddr != net->addr) {
@@ -1437,7 +1437,7 @@ void wp__tcp_v4_rcv(struct wp_net_cpu *pc, struct wp_skb *skb)
 			wp_sock_put(&tp->sk);
 			return;
 		}
-		wp_skb_stamp(skb, WP_STAMP_SOCK_LOOKUP, pc->now);
+		wp__net_stamp(pc, skb, WP_STAMP_SOCK_LOOKUP);
 		wp_skb_pull(skb, (uint32_t)hlen);
 		th.payload = skb->data;
 		process(&net->tcp->pcpu[pc->id], tp, skb, &th);
