@@ -17,7 +17,8 @@
 #define POLL_IN (WP_EPOLLIN | WP_EPOLLRDNORM)
 #define POLL_OUT (WP_EPOLLOUT | WP_EPOLLWRNORM)
 
-/* --- allocation ------------------------------------------------------------------ */
+/* --- allocation
+ * ------------------------------------------------------------------ */
 
 static void tcp_free(struct wp_sock *sk)
 {
@@ -48,10 +49,9 @@ const struct wp_proto wp_tcp_proto = {
 static bool stream_writeable(const struct wp_tcp_sock *tp)
 {
 	struct wp_tcp_sock *t = (struct wp_tcp_sock *)tp;
-	uint32_t used = atomic_load_explicit(&t->write_seq,
-					     memory_order_relaxed) -
-			atomic_load_explicit(&t->snd_una_pub,
-					     memory_order_acquire);
+	uint32_t used =
+		atomic_load_explicit(&t->write_seq, memory_order_relaxed) -
+		atomic_load_explicit(&t->snd_una_pub, memory_order_acquire);
 
 	if (!tp->sndring)
 		return false;
@@ -93,9 +93,9 @@ static struct wp_tcp_sock *sock_new(struct wp_net *net)
 	tp->rx_opt.rcv_wscale = 0;
 	/* Payload per truesize of a full-sized segment in a pool buffer,
 	 * until real segments teach us (Linux scaling_ratio). */
-	tp->scaling_ratio = (uint32_t)((uint64_t)1460 * 256 /
-				       (WP_POOL_BUF_SIZE +
-					sizeof(struct wp_skb)));
+	tp->scaling_ratio =
+		(uint32_t)((uint64_t)1460 * 256 /
+			   (WP_POOL_BUF_SIZE + sizeof(struct wp_skb)));
 	tp->advmss = net->mtu - WP_IPV4_HLEN - WP_TCP_HLEN;
 	tp->rcv_mss = TCP_MSS_DEFAULT;
 	tp->mss_cache = TCP_MSS_DEFAULT;
@@ -146,15 +146,15 @@ int wp__tcp_alloc_ring(struct wp_tcp_sock *tp)
 	return 0;
 }
 
-/* --- bind, listen, accept ---------------------------------------------------------- */
+/* --- bind, listen, accept
+ * ---------------------------------------------------------- */
 
 int wp_tcp_bind(struct wp_tcp_sock *tp, uint32_t addr, uint16_t port)
 {
 	struct wp_net *net = tp->net;
 	int ret;
 
-	if (wp_sk_state(&tp->sk) != WP_TCP_CLOSE || tp->bhashed ||
-	    tp->sport)
+	if (wp_sk_state(&tp->sk) != WP_TCP_CLOSE || tp->bhashed || tp->sport)
 		return -EINVAL;
 	if (addr && addr != net->addr)
 		return -EADDRNOTAVAIL;
@@ -194,7 +194,8 @@ int wp_tcp_listen(struct wp_tcp_sock *tp, int backlog)
 		pthread_mutex_lock(&s->lock);
 		for (struct wp_tcp_sock *o = s->head; o; o = o->bnext)
 			if (o != tp && o->sport == tp->sport &&
-			    (!o->saddr || !tp->saddr || o->saddr == tp->saddr) &&
+			    (!o->saddr || !tp->saddr ||
+			     o->saddr == tp->saddr) &&
 			    wp_sk_state(&o->sk) == WP_TCP_LISTEN)
 				clash = true;
 		if (!clash)
@@ -234,7 +235,8 @@ struct wp_tcp_sock *wp_tcp_accept(struct wp_tcp_sock *tp, int *err)
 	return c; /* the queue's reference is the caller's now */
 }
 
-/* --- connect ------------------------------------------------------------------------ */
+/* --- connect
+ * ------------------------------------------------------------------------ */
 
 /* The core RSS steers the peer's segments to (as the NIC hashes them:
  * source = the peer). */
@@ -323,7 +325,8 @@ int wp_tcp_connect(struct wp_tcp_sock *tp, uint32_t addr, uint16_t port)
 	return -EINPROGRESS;
 }
 
-/* --- send and receive ----------------------------------------------------------------- */
+/* --- send and receive
+ * ----------------------------------------------------------------- */
 
 static void ring_write(struct wp_tcp_sock *tp, uint32_t seq, const uint8_t *src,
 		       uint32_t len)
@@ -391,8 +394,7 @@ static struct wp_skb *rcvq_next(struct wp_tcp_sock *tp, struct wp_skb *prev)
 	return skb;
 }
 
-ssize_t wp_tcp_recvmsg(struct wp_tcp_sock *tp, void *buf, size_t len,
-		       int flags)
+ssize_t wp_tcp_recvmsg(struct wp_tcp_sock *tp, void *buf, size_t len, int flags)
 {
 	struct wp_sock *sk = &tp->sk;
 	uint32_t freed = 0;
@@ -476,7 +478,8 @@ out:
 	return -EAGAIN;
 }
 
-/* --- shutdown and close ------------------------------------------------------------------ */
+/* --- shutdown and close
+ * ------------------------------------------------------------------ */
 
 int wp_tcp_shutdown(struct wp_tcp_sock *tp, int how)
 {
@@ -571,7 +574,9 @@ int wp_tcp_sock_error(struct wp_tcp_sock *tp)
 	return wp_sock_error(&tp->sk);
 }
 
-/* --- poll ---------------------------------------------------------------------------- */
+/* --- poll
+ * ----------------------------------------------------------------------------
+ */
 
 uint32_t wp_tcp_poll(struct wp_sock *sk)
 {
@@ -581,8 +586,7 @@ uint32_t wp_tcp_poll(struct wp_sock *sk)
 	uint32_t mask = 0;
 
 	if (st == WP_TCP_LISTEN)
-		return atomic_load_explicit(&tp->acc_qlen,
-					    memory_order_acquire)
+		return atomic_load_explicit(&tp->acc_qlen, memory_order_acquire)
 			       ? POLL_IN
 			       : 0;
 	shut = atomic_load_explicit(&sk->sk_shutdown, memory_order_acquire);
@@ -609,7 +613,9 @@ uint32_t wp_tcp_poll(struct wp_sock *sk)
 	return mask;
 }
 
-/* --- options --------------------------------------------------------------------------- */
+/* --- options
+ * ---------------------------------------------------------------------------
+ */
 
 int wp_tcp_set_nodelay(struct wp_tcp_sock *tp, bool on)
 {

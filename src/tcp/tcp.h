@@ -170,13 +170,14 @@ int wp_tcp_sock_error(struct wp_tcp_sock *tsk);
 
 /* --- socket options ------------------------------------------------------
  * Each returns 0 or -EINVAL (a value out of range). */
-int wp_tcp_set_nodelay(struct wp_tcp_sock *tsk, bool on);	 /* TCP_NODELAY */
-int wp_tcp_set_reuseaddr(struct wp_tcp_sock *tsk, bool on);	 /* SO_REUSEADDR */
-int wp_tcp_set_keepalive(struct wp_tcp_sock *tsk, bool on);	 /* SO_KEEPALIVE */
-int wp_tcp_set_keepidle(struct wp_tcp_sock *tsk, int secs);	 /* 1..32767 */
-int wp_tcp_set_keepintvl(struct wp_tcp_sock *tsk, int secs);	 /* 1..32767 */
-int wp_tcp_set_keepcnt(struct wp_tcp_sock *tsk, int cnt);	 /* 1..127 */
-int wp_tcp_set_linger(struct wp_tcp_sock *tsk, bool on, int secs); /* SO_LINGER */
+int wp_tcp_set_nodelay(struct wp_tcp_sock *tsk, bool on);    /* TCP_NODELAY */
+int wp_tcp_set_reuseaddr(struct wp_tcp_sock *tsk, bool on);  /* SO_REUSEADDR */
+int wp_tcp_set_keepalive(struct wp_tcp_sock *tsk, bool on);  /* SO_KEEPALIVE */
+int wp_tcp_set_keepidle(struct wp_tcp_sock *tsk, int secs);  /* 1..32767 */
+int wp_tcp_set_keepintvl(struct wp_tcp_sock *tsk, int secs); /* 1..32767 */
+int wp_tcp_set_keepcnt(struct wp_tcp_sock *tsk, int cnt);    /* 1..127 */
+int wp_tcp_set_linger(struct wp_tcp_sock *tsk, bool on,
+		      int secs); /* SO_LINGER */
 /* SO_SNDBUF / SO_RCVBUF (the value is doubled, as Linux does, and
  * clamped to wmem_max / rmem_max); the send ring takes its size at
  * connect or accept. */
@@ -199,13 +200,13 @@ struct wp_tcp_info {
 	uint8_t retransmits; /* consecutive timeouts of the current segment */
 	uint8_t probes;	     /* unanswered zero-window or keepalive probes */
 	uint8_t backoff;
-	uint8_t options;     /* WP_TCPI_OPT_* */
+	uint8_t options; /* WP_TCPI_OPT_* */
 	uint8_t snd_wscale, rcv_wscale;
-	uint32_t rto, ato;   /* us */
+	uint32_t rto, ato; /* us */
 	uint32_t snd_mss, rcv_mss;
-	uint32_t unacked;    /* segments in flight */
+	uint32_t unacked; /* segments in flight */
 	uint32_t lost, retrans, total_retrans;
-	uint32_t rtt, rttvar; /* us */
+	uint32_t rtt, rttvar;		 /* us */
 	uint32_t snd_ssthresh, snd_cwnd; /* segments */
 	uint32_t snd_wnd, rcv_wnd;	 /* bytes, as last sent / received */
 	uint32_t reordering;

@@ -36,7 +36,8 @@ static uint32_t slow_start(struct wp_tcp_sock *tp, uint32_t acked)
 	return acked > inc ? acked - inc : 0;
 }
 
-/* --- NewReno ------------------------------------------------------------------ */
+/* --- NewReno
+ * ------------------------------------------------------------------ */
 
 static void reno_init(struct wp_tcp_sock *tp)
 {
@@ -82,7 +83,8 @@ const struct tcp_cc_ops wp__tcp_reno = {
 	.event = reno_event,
 };
 
-/* --- CUBIC (RFC 9438) --------------------------------------------------------- */
+/* --- CUBIC (RFC 9438)
+ * --------------------------------------------------------- */
 
 #define CUBIC_C 0.4
 #define CUBIC_BETA 0.7
@@ -109,8 +111,7 @@ static uint32_t cubic_ssthresh(struct wp_tcp_sock *tp)
 		c->w_last_max = cwnd;
 	c->w_max = c->w_last_max;
 	/* 4.6: ssthresh = cwnd * beta (of the flight, as a window). */
-	return umax32((uint32_t)(umin32(cwnd, tp->snd_max - tp->snd_una +
-						      mss) *
+	return umax32((uint32_t)(umin32(cwnd, tp->snd_max - tp->snd_una + mss) *
 				 CUBIC_BETA),
 		      2 * mss);
 }

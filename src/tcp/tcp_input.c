@@ -22,7 +22,8 @@
 
 #define TCP_CB_HANDED 0x8000 /* tcp_skb_cb.flags: came from another core */
 
-/* --- state, done, abort ---------------------------------------------------------- */
+/* --- state, done, abort
+ * ---------------------------------------------------------- */
 
 void wp__tcp_set_state(struct tcp_cpu *tc, struct wp_tcp_sock *tp, int st)
 {
@@ -160,13 +161,14 @@ void wp__tcp_update_info(struct wp_tcp_sock *tp)
 	wp_release_sock(&tp->sk);
 }
 
-/* --- RTT ---------------------------------------------------------------------- */
+/* --- RTT
+ * ---------------------------------------------------------------------- */
 
 void wp__tcp_rtt_sample(struct wp_tcp_sock *tp, uint64_t r)
 {
-	uint64_t rto_min = (uint64_t)TCP_SYSCTL(tp->net, tcp_rto_min_us,
-						200000) *
-			   WP_NSEC_PER_USEC;
+	uint64_t rto_min =
+		(uint64_t)TCP_SYSCTL(tp->net, tcp_rto_min_us, 200000) *
+		WP_NSEC_PER_USEC;
 
 	if (!r)
 		r = 1;
@@ -197,7 +199,8 @@ void wp__tcp_rtt_sample(struct wp_tcp_sock *tp, uint64_t r)
 		tp->ato = TCP_DELACK_MAX;
 }
 
-/* --- helpers --------------------------------------------------------------------- */
+/* --- helpers
+ * --------------------------------------------------------------------- */
 
 static void tcp_drop(struct wp_net_cpu *pc, struct wp_skb *skb,
 		     enum wp_drop_reason why)
@@ -211,8 +214,8 @@ static void tcp_drop(struct wp_net_cpu *pc, struct wp_skb *skb,
 static void send_challenge_ack(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
 {
 	uint64_t now = tc->pc->now;
-	uint32_t limit = (uint32_t)TCP_SYSCTL(tp->net, tcp_challenge_ack_limit,
-					      1000);
+	uint32_t limit =
+		(uint32_t)TCP_SYSCTL(tp->net, tcp_challenge_ack_limit, 1000);
 
 	if (now - tp->chal_window >= WP_NSEC_PER_SEC || !tp->chal_window) {
 		tp->chal_window = now ? now : 1;
@@ -230,8 +233,8 @@ static void send_challenge_ack(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
 static void send_dupack(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
 {
 	uint64_t now = tc->pc->now;
-	uint32_t limit = (uint32_t)TCP_SYSCTL(tp->net, tcp_challenge_ack_limit,
-					      1000);
+	uint32_t limit =
+		(uint32_t)TCP_SYSCTL(tp->net, tcp_challenge_ack_limit, 1000);
 
 	if (now - tp->chal_window >= WP_NSEC_PER_SEC || !tp->chal_window) {
 		tp->chal_window = now ? now : 1;
@@ -266,8 +269,8 @@ static void syn_options(struct wp_tcp_sock *tp, const struct wp_tcp_opts *o,
 	struct wp_net *net = tp->net;
 	struct tcp_rx_opt *rx = &tp->rx_opt;
 
-	rx->mss_clamp = (o->present & WP_TCP_OPT_MSS) ? o->mss
-						       : TCP_MSS_DEFAULT;
+	rx->mss_clamp =
+		(o->present & WP_TCP_OPT_MSS) ? o->mss : TCP_MSS_DEFAULT;
 	rx->wscale_ok = (o->present & WP_TCP_OPT_WSCALE) &&
 			TCP_SYSCTL(net, tcp_window_scaling, 1);
 	if (rx->wscale_ok) {
@@ -304,7 +307,8 @@ static void init_transfer(struct wp_tcp_sock *tp)
 	tp->cc->init(tp);
 }
 
-/* --- receive queue ------------------------------------------------------------- */
+/* --- receive queue
+ * ------------------------------------------------------------- */
 
 /* Queue in-order data (skb->data at the payload, charged already). */
 static void queue_rcv(struct wp_tcp_sock *tp, struct wp_skb *skb)
@@ -316,6 +320,8 @@ static void queue_rcv(struct wp_tcp_sock *tp, struct wp_skb *skb)
 	wp_lock_sock(sk);
 	skb->sk = sk;
 	wp_skb_queue_tail(&sk->sk_receive_queue, skb);
+	wp_sock_stamp_queued(sk, skb);
+	wp_trace_tap_socket(skb); /* under the lock: no reader frees it */
 	/* release: a reader that sees the new end sees the skb. */
 	atomic_store_explicit(&tp->rcv_data_end, tp->rcv_nxt,
 			      memory_order_release);
@@ -400,8 +406,8 @@ static bool ofo_drain(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
 		if (after(cb->seq, tp->rcv_nxt))
 			break;
 		wp_skb_unlink(&tp->ofo, skb);
-		if (!after(cb->end_seq, tp->rcv_nxt) && !(fin && cb->end_seq ==
-								 tp->rcv_nxt)) {
+		if (!after(cb->end_seq, tp->rcv_nxt) &&
+		    !(fin && cb->end_seq == tp->rcv_nxt)) {
 			/* Wholly covered by what came in order. */
 			atomic_fetch_sub(&tp->sk.sk_rmem_alloc,
 					 wp_skb_truesize(skb));
@@ -455,8 +461,7 @@ static void ofo_insert(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
 		pos = pos->prev;
 	if (pos && !after(cb->end_seq, tcp_cb(pos)->end_seq) &&
 	    !before(cb->seq, tcp_cb(pos)->seq) &&
-	    (!(cb->flags & WP_TCP_FIN) ||
-	     (tcp_cb(pos)->flags & WP_TCP_FIN))) {
+	    (!(cb->flags & WP_TCP_FIN) || (tcp_cb(pos)->flags & WP_TCP_FIN))) {
 		/* A duplicate of what we hold. */
 		WP_MIB_INC(tc->pc, TCPOFOMerge);
 		wp_kfree_skb_reason(skb, WP_DROP_TCP_OFO_DROP);
@@ -465,8 +470,7 @@ static void ofo_insert(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
 	queue_insert_after(&tp->ofo, pos, skb);
 	atomic_fetch_add(&tp->sk.sk_rmem_alloc, wp_skb_truesize(skb));
 	/* Later segments wholly inside the new one go. */
-	while (skb->next &&
-	       !after(tcp_cb(skb->next)->end_seq, cb->end_seq) &&
+	while (skb->next && !after(tcp_cb(skb->next)->end_seq, cb->end_seq) &&
 	       !(tcp_cb(skb->next)->flags & WP_TCP_FIN)) {
 		struct wp_skb *n = skb->next;
 
@@ -502,8 +506,7 @@ static bool rmem_admits(const struct wp_tcp_sock *tp, const struct wp_skb *skb)
 /* Delayed ACK (RFC 9293 3.8.6.3, RFC 5681 4.2): ACK every second full
  * segment, the first segments of a connection at once (quickack), and
  * otherwise within ato (<= 200 ms). */
-static void ack_snd_check(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
-			  bool now)
+static void ack_snd_check(struct tcp_cpu *tc, struct wp_tcp_sock *tp, bool now)
 {
 	tp->ack_pending = true;
 	tp->ack_pending_segs++;
@@ -517,8 +520,8 @@ static void ack_snd_check(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
 	}
 	if (tp->timer[TCP_T_DELACK] == WP_TIME_NEVER)
 		wp__tcp_timer_set(tc, tp, TCP_T_DELACK,
-				  tc->pc->now + (tp->ato ? tp->ato
-							 : TCP_ATO_MIN));
+				  tc->pc->now +
+					  (tp->ato ? tp->ato : TCP_ATO_MIN));
 }
 
 /*
@@ -620,7 +623,8 @@ static void data_queue(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
 	ack_snd_check(tc, tp, true);
 }
 
-/* --- ACK processing ------------------------------------------------------------- */
+/* --- ACK processing
+ * ------------------------------------------------------------- */
 
 static void ack_update_window(struct wp_tcp_sock *tp,
 			      const struct wp_tcp_repr *th, uint32_t seq)
@@ -678,9 +682,8 @@ static void fin_acked(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
 			wp__tcp_timer_set(
 				tc, tp, TCP_T_KEEPALIVE,
 				tc->pc->now +
-					(uint64_t)TCP_SYSCTL(net,
-							     tcp_fin_timeout,
-							     60) *
+					(uint64_t)TCP_SYSCTL(
+						net, tcp_fin_timeout, 60) *
 						WP_NSEC_PER_SEC);
 		break;
 	case WP_TCP_CLOSING:
@@ -844,7 +847,8 @@ static int tcp_ack(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
 	return 0;
 }
 
-/* --- the state machine ------------------------------------------------------------ */
+/* --- the state machine
+ * ------------------------------------------------------------ */
 
 /* PAWS (RFC 7323 5.3): a segment whose timestamp is older than the
  * last one is an old duplicate. */
@@ -883,8 +887,7 @@ static bool seq_acceptable(const struct wp_tcp_sock *tp, uint32_t seq,
 	uint32_t used = tp->rcv_nxt - tp->rcv_wup;
 	uint32_t wnd = tp->rcv_wnd > used ? tp->rcv_wnd - used : 0;
 
-	return !before(end_seq, tp->rcv_wup) &&
-	       !after(seq, tp->rcv_nxt + wnd);
+	return !before(end_seq, tp->rcv_wup) && !after(seq, tp->rcv_nxt + wnd);
 }
 
 /* A passive child's third ACK: onto its listener's accept queue. */
@@ -900,7 +903,8 @@ static bool child_to_accept_queue(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
 	wp_lock_sock(psk);
 	if (wp_sk_state(psk) == WP_TCP_LISTEN &&
 	    !wp_sock_flag(psk, WP_SOCK_DEAD) &&
-	    atomic_load(&parent->acc_qlen) < atomic_load(&parent->max_backlog)) {
+	    atomic_load(&parent->acc_qlen) <
+		    atomic_load(&parent->max_backlog)) {
 		wp_sock_hold(&tp->sk); /* the queue's reference */
 		tp->anext = NULL;
 		if (parent->acc_tail)
@@ -1200,8 +1204,8 @@ static bool fast_path(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
 		return false;
 	if (skb->len &&
 	    (th->ack_seq != tp->snd_una || !rmem_admits(tp, skb) ||
-	     skb->len > tp->rcv_wnd - umin32(tp->rcv_wnd,
-					     tp->rcv_nxt - tp->rcv_wup)))
+	     skb->len > tp->rcv_wnd -
+				umin32(tp->rcv_wnd, tp->rcv_nxt - tp->rcv_wup)))
 		return false;
 	store_ts_recent(tc, tp, th, cb->seq);
 	tp->lrcvtime = pc->now;
@@ -1222,7 +1226,8 @@ static bool fast_path(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
 	return true;
 }
 
-/* --- passive open ----------------------------------------------------------------- */
+/* --- passive open
+ * ----------------------------------------------------------------- */
 
 /* tcp_v4_conn_request: a SYN for a listener. Consumes skb. */
 static void conn_request(struct wp_net_cpu *pc, struct wp_tcp_sock *lsk,
@@ -1232,10 +1237,9 @@ static void conn_request(struct wp_net_cpu *pc, struct wp_tcp_sock *lsk,
 	struct wp_ip_cb *ip = &tcp_cb(skb)->ip;
 	struct tcp_cpu *tc = &net->tcp->pcpu[pc->id];
 	uint32_t backlog = atomic_load(&lsk->max_backlog);
-	uint32_t syn_max = umin32(backlog ? backlog : 1,
-				  (uint32_t)TCP_SYSCTL(net,
-						       tcp_max_syn_backlog,
-						       1024));
+	uint32_t syn_max =
+		umin32(backlog ? backlog : 1,
+		       (uint32_t)TCP_SYSCTL(net, tcp_max_syn_backlog, 1024));
 	struct wp_tcp_sock *c;
 
 	if (atomic_load(&lsk->acc_qlen) >= backlog) {
@@ -1320,7 +1324,8 @@ static void listen_rcv(struct wp_net_cpu *pc, struct wp_tcp_sock *lsk,
 	conn_request(pc, lsk, skb, th);
 }
 
-/* --- tcp_v4_rcv ---------------------------------------------------------------- */
+/* --- tcp_v4_rcv
+ * ---------------------------------------------------------------- */
 
 static void process(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
 		    struct wp_skb *skb, const struct wp_tcp_repr *th)
@@ -1457,7 +1462,8 @@ void wp__tcp_v4_rcv(struct wp_net_cpu *pc, struct wp_skb *skb)
 	wp_kfree_skb_reason(skb, WP_DROP_NO_SOCKET);
 }
 
-/* --- ICMP errors --------------------------------------------------------------- */
+/* --- ICMP errors
+ * --------------------------------------------------------------- */
 
 void wp__tcp_err(struct wp_net_cpu *pc, const struct wp_icmp_err *err)
 {

@@ -12,7 +12,8 @@
 
 #define TCP_MIN_SND_MSS 48U /* Linux TCP_MIN_SND_MSS: a floor on any MSS */
 
-/* --- helpers ------------------------------------------------------------------ */
+/* --- helpers
+ * ------------------------------------------------------------------ */
 
 uint32_t wp__tcp_tsval(const struct wp_tcp_sock *tp, uint64_t now)
 {
@@ -44,8 +45,8 @@ void wp__tcp_sync_mss(struct wp_tcp_sock *tp)
 {
 	struct wp_net *net = tp->net;
 	uint32_t mss = net->mtu - WP_IPV4_HLEN - WP_TCP_HLEN;
-	uint32_t user = atomic_load_explicit(&tp->user_mss,
-					     memory_order_relaxed);
+	uint32_t user =
+		atomic_load_explicit(&tp->user_mss, memory_order_relaxed);
 	uint32_t room = wp_pool_buf_size(wp__net_pool(&net->pcpu[0])) -
 			WP_SKB_HEADROOM - WP_TCP_HLEN_MAX;
 
@@ -103,8 +104,7 @@ uint16_t wp__tcp_select_window(struct wp_tcp_sock *tp)
 	if (!win && tp->rcv_wnd) {
 		WP_MIB_INC(&tp->net->pcpu[tp->sk.sk_cpu], TCPToZeroWindowAdv);
 	} else if (win && !tp->rcv_wnd) {
-		WP_MIB_INC(&tp->net->pcpu[tp->sk.sk_cpu],
-			   TCPFromZeroWindowAdv);
+		WP_MIB_INC(&tp->net->pcpu[tp->sk.sk_cpu], TCPFromZeroWindowAdv);
 	}
 	if (!win)
 		WP_MIB_INC(&tp->net->pcpu[tp->sk.sk_cpu], TCPWantZeroWindowAdv);
@@ -114,8 +114,8 @@ uint16_t wp__tcp_select_window(struct wp_tcp_sock *tp)
 }
 
 /* Copy len bytes of the send ring starting at seq to dst. */
-static void ring_copy(const struct wp_tcp_sock *tp, uint32_t seq,
-		      uint8_t *dst, uint32_t len)
+static void ring_copy(const struct wp_tcp_sock *tp, uint32_t seq, uint8_t *dst,
+		      uint32_t len)
 {
 	uint32_t off = (seq - tp->snd_base) % tp->snd_size;
 	uint32_t first = umin32(len, tp->snd_size - off);
@@ -125,7 +125,8 @@ static void ring_copy(const struct wp_tcp_sock *tp, uint32_t seq,
 		memcpy(dst + first, tp->sndring, len - first);
 }
 
-/* --- building and sending a segment ----------------------------------------- */
+/* --- building and sending a segment -----------------------------------------
+ */
 
 static void fill_opts(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
 		      struct wp_tcp_opts *o);
@@ -171,7 +172,8 @@ static void fill_syn_opts(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
 	}
 	if (synack ? tp->rx_opt.sack_ok : TCP_SYSCTL(net, tcp_sack, 1))
 		o->present |= WP_TCP_OPT_SACK_PERM;
-	if (synack ? tp->rx_opt.tstamp_ok : TCP_SYSCTL(net, tcp_timestamps, 1)) {
+	if (synack ? tp->rx_opt.tstamp_ok
+		   : TCP_SYSCTL(net, tcp_timestamps, 1)) {
 		o->present |= WP_TCP_OPT_TS;
 		o->tsval = wp__tcp_tsval(tp, tc->pc->now);
 		o->tsecr = synack ? tp->rx_opt.ts_recent : 0;
@@ -355,7 +357,8 @@ void wp__tcp_v4_send_reset(struct wp_net_cpu *pc, uint32_t saddr,
 	wp_ip_queue_xmit(pc->net, pc->id, skb, &tx);
 }
 
-/* --- the send loop ------------------------------------------------------------ */
+/* --- the send loop
+ * ------------------------------------------------------------ */
 
 static bool fin_wanted(const struct wp_tcp_sock *tp)
 {
@@ -432,9 +435,8 @@ void wp__tcp_write_xmit(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
 				/* Window-limited: send a partial segment only
 				 * if it is worth it (half the largest window
 				 * seen) or nothing is in flight to clock us. */
-				if (room == 0 ||
-				    (room < mss && inflight &&
-				     room < tp->max_window / 2))
+				if (room == 0 || (room < mss && inflight &&
+						  room < tp->max_window / 2))
 					break;
 				len = room;
 			}

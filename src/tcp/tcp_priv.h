@@ -16,12 +16,13 @@
 #include "tcp/tcp.h"
 #include "wire/tcp.h"
 
-/* --- constants (Linux include/net/tcp.h) ----------------------------------- */
+/* --- constants (Linux include/net/tcp.h) -----------------------------------
+ */
 
-#define TCP_MSS_DEFAULT 536U	/* RFC 9293 3.7.1: without an MSS option */
-#define TCP_MSS_MIN 88U		/* smallest MSS we use, whatever is offered */
+#define TCP_MSS_DEFAULT 536U /* RFC 9293 3.7.1: without an MSS option */
+#define TCP_MSS_MIN 88U	     /* smallest MSS we use, whatever is offered */
 #define TCP_MSS_MAX 65495U
-#define TCP_INIT_CWND 10U	/* IW10 (RFC 6928) */
+#define TCP_INIT_CWND 10U		       /* IW10 (RFC 6928) */
 #define TCP_TIMEOUT_INIT (1 * WP_NSEC_PER_SEC) /* RFC 6298 2.1 */
 #define TCP_RTO_MAX (120 * WP_NSEC_PER_SEC)
 #define TCP_DELACK_MIN (40 * WP_NSEC_PER_MSEC)
@@ -61,7 +62,8 @@ static inline uint32_t umax32(uint32_t a, uint32_t b)
 	return a > b ? a : b;
 }
 
-/* --- congestion control ---------------------------------------------------- */
+/* --- congestion control ----------------------------------------------------
+ */
 
 enum tcp_ca_state {
 	TCP_CA_OPEN = 0,
@@ -71,8 +73,8 @@ enum tcp_ca_state {
 };
 
 enum tcp_ca_event {
-	CA_EVENT_LOSS,	    /* RTO: cwnd collapses */
-	CA_EVENT_RECOVERY,  /* fast retransmit entered recovery */
+	CA_EVENT_LOSS,	   /* RTO: cwnd collapses */
+	CA_EVENT_RECOVERY, /* fast retransmit entered recovery */
 	CA_EVENT_IDLE_RESTART,
 };
 
@@ -105,7 +107,8 @@ struct tcp_cubic {
 	uint32_t ack_bytes;   /* bytes acked in this epoch (W_est growth) */
 };
 
-/* --- timers ------------------------------------------------------------------ */
+/* --- timers ------------------------------------------------------------------
+ */
 
 enum tcp_timer {
 	TCP_T_RETRANS, /* RTO, SYN/SYN-ACK retries, zero-window probe */
@@ -122,7 +125,8 @@ enum tcp_rtx_kind {
 	TCP_RTX_PROBE, /* zero-window probe */
 };
 
-/* --- the socket ------------------------------------------------------------- */
+/* --- the socket -------------------------------------------------------------
+ */
 
 /* `pending`: requests of application threads to the owning core. */
 enum {
@@ -137,11 +141,11 @@ enum {
 
 struct tcp_rx_opt {
 	bool tstamp_ok, sack_ok, wscale_ok;
-	uint8_t snd_wscale; /* the peer's: applied to windows it sends */
-	uint8_t rcv_wscale; /* ours: applied to windows we send */
-	uint32_t ts_recent; /* the peer's TSval to echo (RFC 7323 4.3) */
+	uint8_t snd_wscale;	  /* the peer's: applied to windows it sends */
+	uint8_t rcv_wscale;	  /* ours: applied to windows we send */
+	uint32_t ts_recent;	  /* the peer's TSval to echo (RFC 7323 4.3) */
 	uint64_t ts_recent_stamp; /* ns when ts_recent was taken */
-	uint16_t mss_clamp; /* the peer's MSS option (or 536) */
+	uint16_t mss_clamp;	  /* the peer's MSS option (or 536) */
 };
 
 struct wp_tcp_sock {
@@ -151,7 +155,7 @@ struct wp_tcp_sock {
 	/* --- identity: set before hashing, constant while hashed -------- */
 	uint32_t saddr, daddr; /* host order; saddr 0: INADDR_ANY (bound) */
 	uint16_t sport, dport;
-	uint32_t hash; /* of the 4-tuple: ehash bucket */
+	uint32_t hash;		    /* of the 4-tuple: ehash bucket */
 	struct wp_tcp_sock *ehnext; /* ehash chain */
 	struct wp_tcp_sock *bnext;  /* bind-table chain */
 	bool ehashed, bhashed;	    /* under the chains' locks */
@@ -159,23 +163,23 @@ struct wp_tcp_sock {
 	bool reuseaddr;
 
 	/* --- application <-> core ----------------------------------------- */
-	_Atomic uint32_t pending;   /* TCP_REQ_* */
-	_Atomic bool work_queued;   /* on the owner's work queue */
-	struct wp_tcp_sock *wnext;  /* work queue link (its lock) */
-	pthread_mutex_t send_lock;  /* serialises senders (the ring's
-				     * producer side) */
-	pthread_mutex_t recv_lock;  /* serialises readers */
-	uint8_t *sndring;	    /* send ring, snd_size bytes */
+	_Atomic uint32_t pending;  /* TCP_REQ_* */
+	_Atomic bool work_queued;  /* on the owner's work queue */
+	struct wp_tcp_sock *wnext; /* work queue link (its lock) */
+	pthread_mutex_t send_lock; /* serialises senders (the ring's
+				    * producer side) */
+	pthread_mutex_t recv_lock; /* serialises readers */
+	uint8_t *sndring;	   /* send ring, snd_size bytes */
 	uint32_t snd_size;
-	uint32_t snd_base;	    /* sequence number of ring offset 0
-				     * (iss + 1): offset = seq - snd_base */
-	_Atomic uint32_t write_seq; /* app: end of data in the ring */
+	uint32_t snd_base;	      /* sequence number of ring offset 0
+				       * (iss + 1): offset = seq - snd_base */
+	_Atomic uint32_t write_seq;   /* app: end of data in the ring */
 	_Atomic uint32_t snd_una_pub; /* core: oldest unacked, published */
-	_Atomic bool fin_queued;    /* app: no more data after write_seq */
+	_Atomic bool fin_queued;      /* app: no more data after write_seq */
 	/* Reader's partly read skb (still charged to sk_rmem_alloc). */
 	struct wp_skb *rd_skb;
 	uint32_t rd_off;
-	_Atomic uint32_t copied_seq; /* app: next byte to read */
+	_Atomic uint32_t copied_seq;   /* app: next byte to read */
 	_Atomic uint32_t rcv_data_end; /* core: end of in-order data queued
 					* (rcv_nxt without the FIN) */
 	/* Listener: accept queue (socket lock), SYN queue count. */
@@ -197,8 +201,8 @@ struct wp_tcp_sock {
 	struct wp_tcp_info info;
 
 	/* --- core-owned: the transmission control block ------------------ */
-	uint8_t state_core;  /* mirror of sk_state, the core's view */
-	bool dead;	     /* orphaned: the application closed it */
+	uint8_t state_core; /* mirror of sk_state, the core's view */
+	bool dead;	    /* orphaned: the application closed it */
 	bool fin_sent;
 	bool fin_rcvd;
 	uint32_t iss, irs;
@@ -208,19 +212,19 @@ struct wp_tcp_sock {
 	uint32_t snd_wl1, snd_wl2;
 	uint32_t snd_up;
 	uint32_t rcv_nxt;
-	uint32_t rcv_wup;    /* rcv_nxt when the window was last sent */
-	uint32_t rcv_wnd;    /* window last sent (bytes, unscaled) */
+	uint32_t rcv_wup; /* rcv_nxt when the window was last sent */
+	uint32_t rcv_wnd; /* window last sent (bytes, unscaled) */
 	uint32_t rcv_ssthresh_unused;
-	uint32_t mss_cache;  /* effective send MSS (no options) */
-	uint32_t advmss;     /* the MSS we announce */
-	uint32_t rcv_mss;    /* estimate of the peer's segment size */
+	uint32_t mss_cache;	/* effective send MSS (no options) */
+	uint32_t advmss;	/* the MSS we announce */
+	uint32_t rcv_mss;	/* estimate of the peer's segment size */
 	uint32_t scaling_ratio; /* payload per truesize, x/256 */
 	struct tcp_rx_opt rx_opt;
-	uint32_t ts_off;     /* our TSval offset (RFC 7323 7.1) */
+	uint32_t ts_off; /* our TSval offset (RFC 7323 7.1) */
 	/* RTT (RFC 6298), ns */
 	uint64_t srtt, rttvar, rto;
-	uint32_t rtt_seq;    /* segment timed without timestamps */
-	uint64_t rtt_time;   /* 0: none timed */
+	uint32_t rtt_seq;  /* segment timed without timestamps */
+	uint64_t rtt_time; /* 0: none timed */
 	uint8_t backoff;
 	uint8_t retransmits;
 	uint8_t probes_out;
@@ -230,7 +234,7 @@ struct wp_tcp_sock {
 	uint64_t lsndtime;	/* last data sent */
 	uint64_t lrcvtime;	/* last segment received */
 	/* Delayed ACK */
-	uint32_t quickack;   /* segments still acked at once */
+	uint32_t quickack; /* segments still acked at once */
 	uint32_t ack_pending_segs;
 	bool ack_pending;
 	uint64_t ato;
@@ -239,7 +243,7 @@ struct wp_tcp_sock {
 	uint32_t bytes_acked_ca; /* Reno: acked bytes toward +1 MSS */
 	uint8_t ca_state;
 	uint32_t dupacks;
-	uint32_t recover;    /* NewReno: snd_max at loss (RFC 6582) */
+	uint32_t recover; /* NewReno: snd_max at loss (RFC 6582) */
 	uint32_t high_seq;
 	uint32_t prior_cwnd;
 	struct tcp_cubic cubic;
@@ -284,7 +288,8 @@ static inline struct tcp_skb_cb *tcp_cb(struct wp_skb *skb)
 	return (struct tcp_skb_cb *)(void *)skb->cb;
 }
 
-/* --- per core and per stack -------------------------------------------------- */
+/* --- per core and per stack --------------------------------------------------
+ */
 
 struct tcp_cpu {
 	struct wp_net_cpu *pc;
@@ -320,7 +325,7 @@ struct wp_tcp_table {
 	struct tcp_bslot bhash[TCP_BHASH_SLOTS];
 	struct tcp_cpu *pcpu;
 	uint32_t ncpus;
-	uint32_t isn_key[4];  /* RFC 6528: the secret, from the seed */
+	uint32_t isn_key[4]; /* RFC 6528: the secret, from the seed */
 	uint32_t ts_key;
 	_Atomic uint32_t port_seq;
 	_Atomic uint32_t tw_count;
@@ -328,7 +333,8 @@ struct wp_tcp_table {
 	const struct tcp_cc_ops *cc_default;
 };
 
-/* --- tables (tcp_table.c) ----------------------------------------------------- */
+/* --- tables (tcp_table.c)
+ * ----------------------------------------------------- */
 
 uint32_t wp__tcp_hash4(const struct wp_tcp_table *t, uint32_t saddr,
 		       uint16_t sport, uint32_t daddr, uint16_t dport);
@@ -344,11 +350,10 @@ uint32_t wp__tcp_ts_off(const struct wp_tcp_table *t, uint32_t saddr,
  * LISTEN), held; NULL. Addresses as seen from us: local/remote. */
 struct wp_tcp_sock *wp__tcp_lookup_established(struct wp_net *net,
 					       uint32_t laddr, uint16_t lport,
-					       uint32_t raddr,
-					       uint16_t rport);
+					       uint32_t raddr, uint16_t rport);
 /* The listener for laddr:lport (an exact address beats INADDR_ANY), held. */
-struct wp_tcp_sock *wp__tcp_lookup_listener(struct wp_net *net,
-					    uint32_t laddr, uint16_t lport);
+struct wp_tcp_sock *wp__tcp_lookup_listener(struct wp_net *net, uint32_t laddr,
+					    uint16_t lport);
 /* Hash into ehash (a new child, a connect). -EADDRINUSE if the 4-tuple is
  * taken. The table holds a reference. */
 int wp__tcp_ehash_insert(struct wp_net *net, struct wp_tcp_sock *tp);
@@ -360,7 +365,8 @@ int wp__tcp_bind_port(struct wp_tcp_sock *tp, uint32_t addr, uint16_t port,
  * both tables. -EADDRNOTAVAIL if none is free. */
 int wp__tcp_connect_hash(struct wp_tcp_sock *tp);
 
-/* --- per-core queues and timers (tcp_timer.c) ------------------------------- */
+/* --- per-core queues and timers (tcp_timer.c) -------------------------------
+ */
 
 /* Put tp on its owner's work queue (any thread). */
 void wp__tcp_request(struct wp_tcp_sock *tp, uint32_t req);
@@ -377,7 +383,8 @@ static inline struct tcp_cpu *tcp_cpu_of(struct wp_tcp_sock *tp)
 void wp__tcp_arm_rto(struct tcp_cpu *tc, struct wp_tcp_sock *tp);
 void wp__tcp_arm_keepalive(struct tcp_cpu *tc, struct wp_tcp_sock *tp);
 
-/* --- input (tcp_input.c) ------------------------------------------------------ */
+/* --- input (tcp_input.c)
+ * ------------------------------------------------------ */
 
 /* Set sk_state, keep CurrEstab, wake waiters. */
 void wp__tcp_set_state(struct tcp_cpu *tc, struct wp_tcp_sock *tp, int st);
@@ -393,14 +400,16 @@ uint32_t wp__tcp_space(const struct wp_tcp_sock *tp);
 /* Free the skbs tp holds (OFO, the reader's partial skb). */
 void wp__tcp_purge(struct wp_tcp_sock *tp);
 
-/* --- sockets (tcp.c) ------------------------------------------------------------ */
+/* --- sockets (tcp.c)
+ * ------------------------------------------------------------ */
 
 /* A child of a listener (SYN received): its settings, one reference. */
 struct wp_tcp_sock *wp__tcp_sock_child(struct wp_tcp_sock *listener);
 /* The send ring, sized from sk_sndbuf. 0 or -ENOMEM. */
 int wp__tcp_alloc_ring(struct wp_tcp_sock *tp);
 
-/* --- output (tcp_output.c) ---------------------------------------------------- */
+/* --- output (tcp_output.c)
+ * ---------------------------------------------------- */
 
 /* tcp_select_window: the window field to send, updating rcv_wnd/rcv_wup. */
 uint16_t wp__tcp_select_window(struct wp_tcp_sock *tp);
@@ -434,7 +443,8 @@ static inline uint32_t tcp_write_seq(const struct wp_tcp_sock *tp)
 				    memory_order_acquire);
 }
 
-/* --- the stack's sysctls, read at use ---------------------------------------- */
+/* --- the stack's sysctls, read at use ----------------------------------------
+ */
 
 static inline int32_t tcp_sysctl(const struct wp_net *net,
 				 const _Atomic int32_t *v, int32_t dflt)

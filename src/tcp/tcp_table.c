@@ -107,7 +107,8 @@ uint32_t wp__tcp_hash4(const struct wp_tcp_table *t, uint32_t saddr,
 	       wp__net_hash32(((uint32_t)sport << 16 | dport) ^ t->isn_key[2]);
 }
 
-/* --- lifetime ---------------------------------------------------------------- */
+/* --- lifetime ----------------------------------------------------------------
+ */
 
 static uint64_t splitmix64(uint64_t *s)
 {
@@ -255,7 +256,8 @@ void wp__tcp_destroy(struct wp_net *net)
 	net->tcp = NULL;
 }
 
-/* --- ehash ------------------------------------------------------------------- */
+/* --- ehash -------------------------------------------------------------------
+ */
 
 static struct tcp_ebucket *ebucket(const struct wp_tcp_table *t, uint32_t h)
 {
@@ -335,23 +337,23 @@ void wp__tcp_ehash_remove(struct wp_net *net, struct wp_tcp_sock *tp)
 		wp_sock_put(&tp->sk);
 }
 
-/* --- bhash ------------------------------------------------------------------- */
+/* --- bhash -------------------------------------------------------------------
+ */
 
 static struct tcp_bslot *bslot(const struct wp_net *net, uint16_t port)
 {
 	return &net->tcp->bhash[port & (TCP_BHASH_SLOTS - 1)];
 }
 
-struct wp_tcp_sock *wp__tcp_lookup_listener(struct wp_net *net,
-					    uint32_t laddr, uint16_t lport)
+struct wp_tcp_sock *wp__tcp_lookup_listener(struct wp_net *net, uint32_t laddr,
+					    uint16_t lport)
 {
 	struct tcp_bslot *s = bslot(net, lport);
 	struct wp_tcp_sock *best = NULL;
 
 	pthread_mutex_lock(&s->lock);
 	for (struct wp_tcp_sock *tp = s->head; tp; tp = tp->bnext) {
-		if (tp->sport != lport ||
-		    wp_sk_state(&tp->sk) != WP_TCP_LISTEN)
+		if (tp->sport != lport || wp_sk_state(&tp->sk) != WP_TCP_LISTEN)
 			continue;
 		if (tp->saddr == laddr) {
 			best = tp;
@@ -445,8 +447,8 @@ int wp__tcp_bind_port(struct wp_tcp_sock *tp, uint32_t addr, uint16_t port,
 	/* inet_csk_get_port for port 0: from a moving hashed start, the
 	 * first port nothing overlaps. O(range) when nearly full. */
 	range = port_range(net, &lo);
-	off = wp__net_hash32(atomic_fetch_add_explicit(
-		      &net->tcp->port_seq, 1, memory_order_relaxed)) %
+	off = wp__net_hash32(atomic_fetch_add_explicit(&net->tcp->port_seq, 1,
+						       memory_order_relaxed)) %
 	      range;
 	for (uint32_t i = 0; i < range; i++) {
 		uint16_t p = (uint16_t)(lo + (off + i) % range);
@@ -497,11 +499,11 @@ int wp__tcp_connect_hash(struct wp_tcp_sock *tp)
 	 * TIME_WAIT holder of it counts).
 	 */
 	range = port_range(net, &lo);
-	off = wp__net_hash32(tp->daddr ^ wp__net_hash32(tp->dport ^
-							atomic_fetch_add_explicit(
-								&t->port_seq,
-								1,
-								memory_order_relaxed))) %
+	off = wp__net_hash32(tp->daddr ^
+			     wp__net_hash32(tp->dport ^
+					    atomic_fetch_add_explicit(
+						    &t->port_seq, 1,
+						    memory_order_relaxed))) %
 	      range;
 	for (uint32_t i = 0; i < range; i++) {
 		uint16_t p = (uint16_t)(lo + (off + i) % range);
@@ -533,22 +535,27 @@ int wp__tcp_connect_hash(struct wp_tcp_sock *tp)
 	return -EADDRNOTAVAIL;
 }
 
-/* --- ss ---------------------------------------------------------------------- */
+/* --- ss ----------------------------------------------------------------------
+ */
 
 static const char *state_name(int st)
 {
 	static const char *const names[] = {
-		[WP_TCP_ESTABLISHED] = "ESTAB",	  [WP_TCP_SYN_SENT] = "SYN-SENT",
-		[WP_TCP_SYN_RECV] = "SYN-RECV",	  [WP_TCP_FIN_WAIT1] = "FIN-WAIT-1",
-		[WP_TCP_FIN_WAIT2] = "FIN-WAIT-2", [WP_TCP_TIME_WAIT] = "TIME-WAIT",
-		[WP_TCP_CLOSE] = "UNCONN",	  [WP_TCP_CLOSE_WAIT] = "CLOSE-WAIT",
-		[WP_TCP_LAST_ACK] = "LAST-ACK",	  [WP_TCP_LISTEN] = "LISTEN",
+		[WP_TCP_ESTABLISHED] = "ESTAB",
+		[WP_TCP_SYN_SENT] = "SYN-SENT",
+		[WP_TCP_SYN_RECV] = "SYN-RECV",
+		[WP_TCP_FIN_WAIT1] = "FIN-WAIT-1",
+		[WP_TCP_FIN_WAIT2] = "FIN-WAIT-2",
+		[WP_TCP_TIME_WAIT] = "TIME-WAIT",
+		[WP_TCP_CLOSE] = "UNCONN",
+		[WP_TCP_CLOSE_WAIT] = "CLOSE-WAIT",
+		[WP_TCP_LAST_ACK] = "LAST-ACK",
+		[WP_TCP_LISTEN] = "LISTEN",
 		[WP_TCP_CLOSING] = "CLOSING",
 	};
 
-	return st > 0 && st < (int)WP_ARRAY_SIZE(names) && names[st]
-		       ? names[st]
-		       : "?";
+	return st > 0 && st < (int)WP_ARRAY_SIZE(names) && names[st] ? names[st]
+								     : "?";
 }
 
 static void print_ep(FILE *out, uint32_t a, uint16_t port, bool star)
@@ -567,8 +574,8 @@ static void print_ep(FILE *out, uint32_t a, uint16_t port, bool star)
 static void print_one(FILE *out, struct wp_tcp_sock *tp)
 {
 	int st = wp_sk_state(&tp->sk);
-	uint32_t sendq = atomic_load(&tp->write_seq) -
-			 atomic_load(&tp->snd_una_pub);
+	uint32_t sendq =
+		atomic_load(&tp->write_seq) - atomic_load(&tp->snd_una_pub);
 
 	if (st == WP_TCP_LISTEN)
 		fprintf(out, "%-10s %6u %6u", state_name(st),

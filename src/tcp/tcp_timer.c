@@ -17,7 +17,8 @@
 
 #include "irq/irq.h"
 
-/* --- heap ---------------------------------------------------------------------- */
+/* --- heap
+ * ---------------------------------------------------------------------- */
 
 static void heap_place(struct tcp_cpu *tc, uint32_t i, struct wp_tcp_sock *tp)
 {
@@ -185,8 +186,7 @@ static uint32_t keepcnt(const struct wp_tcp_sock *tp)
 	int c = atomic_load_explicit(&tp->keepcnt, memory_order_relaxed);
 
 	return (uint32_t)(c > 0 ? c
-				: TCP_SYSCTL(tp->net, tcp_keepalive_probes,
-					     9));
+				: TCP_SYSCTL(tp->net, tcp_keepalive_probes, 9));
 }
 
 void wp__tcp_arm_keepalive(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
@@ -197,11 +197,11 @@ void wp__tcp_arm_keepalive(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
 			wp__tcp_timer_clear(tc, tp, TCP_T_KEEPALIVE);
 		return;
 	}
-	wp__tcp_timer_set(tc, tp, TCP_T_KEEPALIVE,
-			  tp->lrcvtime + keepidle(tp));
+	wp__tcp_timer_set(tc, tp, TCP_T_KEEPALIVE, tp->lrcvtime + keepidle(tp));
 }
 
-/* --- timer handlers ------------------------------------------------------------- */
+/* --- timer handlers
+ * ------------------------------------------------------------- */
 
 /* tcp_write_timeout: give up after tcp_retries2 (tcp_syn_retries for a
  * SYN). */
@@ -362,8 +362,7 @@ static void keepalive_timer(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
 		return;
 	/* Unacked data: the retransmit timer judges liveness. */
 	if (tp->snd_una != tp->snd_max) {
-		wp__tcp_timer_set(tc, tp, TCP_T_KEEPALIVE,
-				  now + keepidle(tp));
+		wp__tcp_timer_set(tc, tp, TCP_T_KEEPALIVE, now + keepidle(tp));
 		return;
 	}
 	idle = now - tp->lrcvtime;
@@ -427,7 +426,8 @@ static void run_timers(struct tcp_cpu *tc)
 	}
 }
 
-/* --- requests from application threads ----------------------------------------- */
+/* --- requests from application threads
+ * ----------------------------------------- */
 
 void wp__tcp_request(struct wp_tcp_sock *tp, uint32_t req)
 {
@@ -480,9 +480,8 @@ static void close_state(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
 			wp__tcp_timer_set(
 				tc, tp, TCP_T_KEEPALIVE,
 				tcp_now(tc) +
-					(uint64_t)TCP_SYSCTL(tp->net,
-							     tcp_fin_timeout,
-							     60) *
+					(uint64_t)TCP_SYSCTL(
+						tp->net, tcp_fin_timeout, 60) *
 						WP_NSEC_PER_SEC);
 		return;
 	default:
