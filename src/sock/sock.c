@@ -118,23 +118,11 @@ int wp_sock_queue_rcv_skb(struct wp_sock *sk, struct wp_skb *skb)
 	if (traced) {
 		/*
 		 * Once the lock drops a reader may dequeue and free skb;
-		 * a sampled skb is pinned so sk_data_ready can stamp it.
+		 * a sampled skb is pinned so sk_data_ready can record in
+		 * its stamps which wake functions ran.
 		 */
 		wp_skb_get(skb);
-		if (sk->sk_clock) {
-			wp_skb_stamp(skb, WP_STAMP_QUEUED,
-				     wp_clock_now(sk->sk_clock));
-			/*
-			 * sk_data_ready is called as the lock drops, and
-			 * stamped here: after the unlock a reader that is
-			 * awake may dequeue, copy and stamp READ before the
-			 * wake-up loop returns, and a journey's times must
-			 * not go backwards. What the wake-up costs shows in
-			 * READ, which comes after it for a sleeping reader.
-			 */
-			wp_skb_stamp(skb, WP_STAMP_DATA_READY,
-				     wp_clock_now(sk->sk_clock));
-		}
+		wp_sock_stamp_queued(sk, skb);
 	}
 	wp_release_sock(sk);
 

@@ -212,6 +212,22 @@ static inline uint32_t wp_skb_truesize(const struct wp_skb *skb)
 /* --- receive queue ------------------------------------------------------ */
 
 /*
+ * A sampled skb was just put on sk_receive_queue, the socket lock still
+ * held: stamp QUEUED, and DATA_READY for the sk_data_ready call that
+ * follows as the lock drops. DATA_READY is stamped here because after
+ * the unlock a reader that is awake may dequeue, copy and stamp READ
+ * before the wake-up loop returns, and a journey's times must not go
+ * backwards. Not sampled: one load.
+ */
+static inline void wp_sock_stamp_queued(struct wp_sock *sk, struct wp_skb *skb)
+{
+	if (!skb->stamps || !sk->sk_clock)
+		return;
+	wp_skb_stamp(skb, WP_STAMP_QUEUED, wp_clock_now(sk->sk_clock));
+	wp_skb_stamp(skb, WP_STAMP_DATA_READY, wp_clock_now(sk->sk_clock));
+}
+
+/*
  * sock_queue_rcv_skb: charge skb to sk and queue it, then call
  * sk_data_ready(sk, skb). Consumes skb, always: on failure it is dropped
  * and counted, and sk_drops goes up:
