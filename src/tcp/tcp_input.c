@@ -320,6 +320,7 @@ static void queue_rcv(struct wp_tcp_sock *tp, struct wp_skb *skb)
 	wp_lock_sock(sk);
 	skb->sk = sk;
 	wp_skb_queue_tail(&sk->sk_receive_queue, skb);
+	wp_sock_stamp_queued(sk, skb);
 	wp_trace_tap_socket(skb); /* under the lock: no reader frees it */
 	/* release: a reader that sees the new end sees the skb. */
 	atomic_store_explicit(&tp->rcv_data_end, tp->rcv_nxt,
