@@ -371,7 +371,7 @@ static int pool_add_chunk_at(struct wp_pool *pool, uint32_t nbufs,
 		c.heads = NULL;
 	if (!c.heads)
 		goto out_free;
-	c.stamps = calloc(nheads, sizeof(*c.stamps));
+	c.stamps = malloc((size_t)nheads * sizeof(*c.stamps));
 	bcache = malloc((size_t)bt * sizeof(*bcache));
 	hcache = malloc((size_t)ht * sizeof(*hcache));
 	chunks = malloc((pool->nchunks + 1) * sizeof(*chunks));
@@ -385,6 +385,9 @@ static int pool_add_chunk_at(struct wp_pool *pool, uint32_t nbufs,
 	if (!c.ext)
 		memset(c.bufs, 0, bytes);
 	memset(c.heads, 0, (size_t)nheads * sizeof(*c.heads));
+	/* Written too: calloc's untouched pages would fault (and be
+	 * zeroed) under the first sampled packet, in the driver poll. */
+	memset(c.stamps, 0, (size_t)nheads * sizeof(*c.stamps));
 
 	/* Commit: nothing below can fail. */
 	nb = owner_load32(&pool->nbuf_free);
