@@ -286,7 +286,8 @@ wait "$second" || fail "run exited $? after SIGTERM"
 has "$(cat "$tmp/run.err")" "wirepath run: control socket $ctl"
 
 # --- wirepath demo serves it too ------------------------------------------------
-"$wp" demo --seconds 4 --ctl "$tmp/demo.ctl" >"$tmp/demo.out" 2>&1 &
+# Long enough for a slow (sanitized, loaded) build to ask it three things.
+"$wp" demo --seconds 12 --ctl "$tmp/demo.ctl" >"$tmp/demo.out" 2>&1 &
 pids+=($!)
 demo=$!
 wait_ctl "$tmp/demo.ctl"
