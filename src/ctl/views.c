@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "net/udp.h"
 #include "stack/stack.h"
 
@@ -709,15 +710,45 @@ static int sockets_of(const struct wp_net *net, net_printer print,
 	return 0;
 }
 
+/*
+ * The system-call boundary's counters (src/api): what crossing it cost,
+ * calls and copies, for the whole process and per descriptor.
+ */
+static void boundary_of(bool json, FILE *out)
+{
+	struct wp_socket_stats st;
+	const uint64_t *v = (const uint64_t *)(const void *)&st;
+	struct wp__json j;
+
+	if (!json) {
+		fprintf(out, "\n");
+		wp_socket_print_all(out);
+		wp_socket_print_stats(out);
+		return;
+	}
+	wp_socket_get_global_stats(&st);
+	wp__json_begin(&j, out);
+	wp__json_str(&j, "netid", "boundary");
+	for (int i = 0; i < WP_SOCKET_STAT__MAX; i++)
+		wp__json_u64(&j, wp_socket_stat_name((enum wp_socket_stat)i),
+			     v[i]);
+	wp__json_end(&j);
+}
+
 static int view_sockets(struct wp_stack *s, bool json, FILE *out, FILE *err)
 {
+	int ret;
+
 	if (need_net(s, err))
 		return 1;
 	if (!json)
 		fprintf(out, "%-5s %-10s %6s %6s %-21s %s\n", "Netid", "State",
 			"Recv-Q", "Send-Q", "Local Address:Port",
 			"Peer Address:Port");
-	return sockets_of(s->net, wp_udp_print_sockets, "udp", json, out, err);
+	ret = sockets_of(s->net, wp_udp_print_sockets, "udp", json, out, err);
+	if (!ret)
+		boundary_of(json, out);
+	return ret;
 }
 
 /* --- latency
