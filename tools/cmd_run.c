@@ -582,6 +582,15 @@ static int run_main(int argc, char **argv)
 	pcap = strcmp(o.cfg.backend, "pcap") == 0;
 	o.cfg.virtual_time = pcap;
 
+	/*
+	 * Catch SIGINT/SIGTERM before anything is built: a signal that
+	 * arrives while the stack is still starting must still lead to a
+	 * clean shutdown (devices released, exit 0), not the default death.
+	 * The run loops see stop_signal and return at once.
+	 */
+	stop_signal = 0;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
 	s = wp_stack_create(&o.cfg, err, sizeof(err));
 	if (!s)
 		return wp_cli_fail("run", "%s", err);
@@ -618,9 +627,6 @@ static int run_main(int argc, char **argv)
 		fprintf(stderr, "wirepath run: control socket %s\n",
 			wp_ctl_path(s));
 	}
-	stop_signal = 0;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
 	t0 = pcap ? wp_stack_now(s) : wp_time_real_ns();
 	ret = pcap ? run_pcap(s, apps, o.napps)
 		   : run_real_time(s, apps, o.napps);
