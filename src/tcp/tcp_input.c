@@ -755,6 +755,10 @@ static int tcp_ack(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
 		send_challenge_ack(tc, tp);
 		return -1;
 	}
+	/* Any acceptable ACK shows the peer alive: a zero-window probe or a
+	 * keepalive it answered does not count toward giving up (Linux
+	 * clears icsk_probes_out here, new data acknowledged or not). */
+	tp->probes_out = 0;
 	if (after(ack, tp->snd_una)) {
 		uint32_t acked = ack - tp->snd_una;
 		uint32_t wseq = tcp_write_seq(tp);
