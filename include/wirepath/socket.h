@@ -321,12 +321,13 @@ struct wp_stack *wp_stack_default(void);
 
 /*
  * socket(2) on the default stack, or on s (tests and tools with several
- * stacks in one process). type: SOCK_DGRAM, optionally | SOCK_NONBLOCK |
- * SOCK_CLOEXEC (accepted: there is no exec). protocol: 0 or IPPROTO_UDP.
+ * stacks in one process). type: SOCK_DGRAM (UDP) or SOCK_STREAM (TCP),
+ * optionally | SOCK_NONBLOCK | SOCK_CLOEXEC (accepted: there is no exec).
+ * protocol: 0, or IPPROTO_UDP / IPPROTO_TCP to match the type.
  * Returns the descriptor (lowest free) or -1 with errno:
  *   EAFNOSUPPORT     domain is not AF_INET
  *   EINVAL           unknown type or flag bits, protocol out of range
- *   ESOCKTNOSUPPORT  a type with no protocol here (SOCK_STREAM until TCP)
+ *   ESOCKTNOSUPPORT  a type with no protocol here (SOCK_RAW, ...)
  *   EPROTONOSUPPORT  a protocol the type does not have
  *   ENETDOWN         wp_socket(): no default stack
  *   EMFILE, ENOMEM
@@ -360,6 +361,43 @@ int wp_bind(int fd, const struct sockaddr *addr, socklen_t addrlen);
 int wp_connect(int fd, const struct sockaddr *addr, socklen_t addrlen);
 
 /*
+ * connect(2) of a TCP socket: the three-way handshake (autobinds an
+ * ephemeral port; the source address comes from the route). Blocking,
+ * it sleeps until the handshake completes or fails, or SO_SNDTIMEO
+ * passes (EINPROGRESS then, and the handshake goes on). Non-blocking, it
+ * returns -1 with EINPROGRESS at once: wait for POLLOUT, then read
+ * SO_ERROR (0 or the failure). -1 with errno: EBADF, ENOTSOCK, EFAULT,
+ * EINVAL (short addrlen, a listening socket), EAFNOSUPPORT, EISCONN,
+ * EALREADY (a non-blocking connect still in progress), EINPROGRESS,
+ * ECONNREFUSED (the peer answered RST), ETIMEDOUT (SYN retries
+ * exhausted: net.ipv4.tcp_syn_retries), ENETUNREACH, EADDRNOTAVAIL (no
+ * free ephemeral port), ENOMEM.
+ */
+
+/*
+ * listen(2): a SOCK_STREAM socket starts accepting connections; backlog
+ * bounds the queue of connections not yet accepted (clamped to
+ * net.core.somaxconn). Binds an ephemeral port if unbound; a listening
+ * socket may listen again to change its backlog. -1 with errno: EBADF,
+ * ENOTSOCK, EOPNOTSUPP (not a stream socket), EINVAL (connected or
+ * connecting), EADDRINUSE.
+ */
+int wp_listen(int fd, int backlog);
+
+/*
+ * accept(2), accept4(2): the oldest established connection of a
+ * listening socket, as a new descriptor (flags: SOCK_NONBLOCK,
+ * SOCK_CLOEXEC). Blocking, it sleeps until one is there or SO_RCVTIMEO
+ * passes (EAGAIN). addr/addrlen, if given, receive the peer's address
+ * (truncated as for wp_getpeername). -1 with errno: EBADF, ENOTSOCK,
+ * EOPNOTSUPP (not a stream socket), EINVAL (not listening, bad flags),
+ * EAGAIN (non-blocking and none ready), EFAULT (addr without addrlen),
+ * EMFILE, ENOMEM.
+ */
+int wp_accept(int fd, struct sockaddr *addr, socklen_t *addrlen);
+int wp_accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags);
+
+/*
  * getsockname(2) / getpeername(2): the address is truncated to *addrlen
  * and *addrlen set to its full size. An unbound socket's name is
  * 0.0.0.0:0. -1 with errno: EBADF, ENOTSOCK, EFAULT (NULL pointers),
@@ -388,6 +426,16 @@ int wp_getpeername(int fd, struct sockaddr *addr, socklen_t *addrlen);
  *   EAGAIN           non-blocking and no transmit buffer, or
  *                    SO_SNDTIMEO passed
  *   EOPNOTSUPP       MSG_OOB
+ */
+/*
+ * On a TCP socket, send copies into the socket's send buffer (sk_sndbuf
+ * bytes; the core segments and retransmits from there) and returns the
+ * bytes taken: blocking, all of len unless SO_SNDTIMEO passes or an
+ * error comes after some were taken (then the count so far); non-
+ * blocking, what fits (EAGAIN if nothing). dest is ignored. EPIPE after
+ * shutdown or once the connection is gone (no SIGPIPE is raised: there
+ * are no signals here); ENOTCONN before connect; ECONNRESET, ETIMEDOUT
+ * and other connection errors once.
  */
 ssize_t wp_send(int fd, const void *buf, size_t len, int flags);
 ssize_t wp_sendto(int fd, const void *buf, size_t len, int flags,
@@ -419,6 +467,16 @@ int wp_sendmmsg(int fd, struct wp_mmsghdr *vec, unsigned int vlen, int flags);
  *                    before any queued data
  *   EMSGSIZE         msg_iovlen above IOV_MAX
  *   EOPNOTSUPP       MSG_OOB
+ */
+/*
+ * On a TCP socket, receive copies the in-order bytes there are, up to
+ * len (the stream has no boundaries): blocking, it waits for at least
+ * one byte, MSG_WAITALL for all len (or the end of the stream, an error
+ * or SO_RCVTIMEO). Returns 0 at the end of the stream (the peer's FIN,
+ * or SHUT_RD). MSG_PEEK leaves the bytes queued. src gets the peer.
+ * Reading frees receive buffer space, which reopens the advertised
+ * window: an application that does not read stops its sender.
+ * ENOTCONN before connect; ECONNRESET and other errors once.
  */
 ssize_t wp_recv(int fd, void *buf, size_t len, int flags);
 ssize_t wp_recvfrom(int fd, void *buf, size_t len, int flags,

@@ -60,9 +60,15 @@ struct wp_sock_ops {
 	int type; /* SOCK_DGRAM, ... */
 	int (*bind)(struct wp_socket *so, const struct sockaddr *addr,
 		    socklen_t len);
-	/* AF_UNSPEC is handled by the op (disconnect). */
-	int (*connect)(struct wp_socket *so, const struct sockaddr *addr,
+	/* AF_UNSPEC is handled by the op (disconnect). The call says
+	 * whether a stream connect may wait for its handshake. */
+	int (*connect)(struct wp_sock_call *call, const struct sockaddr *addr,
 		       socklen_t len);
+	/* Stream sockets only (NULL: EOPNOTSUPP). accept returns the new
+	 * connection's sock with one reference (the caller's), or NULL
+	 * with *err, waiting as call says. */
+	int (*listen)(struct wp_socket *so, int backlog);
+	struct wp_sock *(*accept)(struct wp_sock_call *call, int *err);
 	/* Fill *sin with the local (peer false) or remote address. */
 	int (*getname)(struct wp_socket *so, struct sockaddr_in *sin,
 		       bool peer);
@@ -106,6 +112,7 @@ struct wp_socket {
 	_Atomic bool reuseaddr, reuseport, broadcast;
 	_Atomic int pmtudisc;	    /* IP_MTU_DISCOVER mode (inet sockets) */
 	_Atomic uint64_t rx_queued; /* datagrams sk_data_ready saw queued */
+	_Atomic bool connecting;    /* a stream connect began, not reported */
 	struct wp_socket_counters cnt;
 };
 
@@ -128,6 +135,28 @@ struct wp_socket *wp__socket_attach(struct wp_sock *sk,
 /* The UDP ops (udp_sock.c) and their constructor: a new UDP sock on s. */
 extern const struct wp_sock_ops wp__udp_sock_ops;
 struct wp_sock *wp__udp_sock_create(struct wp_stack *s, int *err);
+
+/* The TCP ops (tcp_sock.c) and their constructor. */
+extern const struct wp_sock_ops wp__tcp_sock_ops;
+struct wp_sock *wp__tcp_sock_create(struct wp_stack *s, int *err);
+
+/*
+ * Give an accepted sock the boundary's state and a descriptor (flags:
+ * SOCK_NONBLOCK). Takes over the caller's reference on sk whatever
+ * happens. Returns the descriptor or a negative errno.
+ */
+int wp__socket_install(struct wp_sock *sk, const struct wp_sock_ops *ops,
+		       struct wp_stack *stack, int type, int protocol,
+		       int flags);
+
+/* A row of wp_socket_print_all (the protocol's show op calls it). */
+void wp__socket_show(struct wp_socket *so, FILE *out, const char *state,
+		     uint32_t recvq, uint32_t sendq, uint32_t laddr,
+		     uint16_t lport, uint32_t daddr, uint16_t dport,
+		     bool peer_any);
+
+/* sockaddr_in helpers shared by the inet protocols. */
+void wp__sin_make(struct sockaddr_in *sin, uint32_t addr, uint16_t port);
 
 /* --- the generic datagram receive path (datagram.c) ----------------------- */
 

@@ -210,18 +210,49 @@ struct wp_socket *wp__socket_attach(struct wp_sock *sk,
 	so->inner = sk->sk_prot;
 	so->prot = *sk->sk_prot;
 	so->prot.free = socket_free;
+	/*
+	 * An accepted stream socket is already live on its core, which may
+	 * read sk_prot while it is swapped: both tables hold the same ops
+	 * but free, which only the last reference (ours among them) runs.
+	 * Its sk_data_ready stays the protocol's: rx_queued counts
+	 * datagrams, and a stream has none.
+	 */
 	sk->sk_prot = &so->prot;
 	sk->sk_user_data = so;
-	sk->sk_data_ready = socket_data_ready;
+	if (type == SOCK_DGRAM)
+		sk->sk_data_ready = socket_data_ready;
 	return so;
+}
+
+int wp__socket_install(struct wp_sock *sk, const struct wp_sock_ops *ops,
+		       struct wp_stack *stack, int type, int protocol,
+		       int flags)
+{
+	struct wp_socket *so;
+	int fd;
+
+	so = wp__socket_attach(sk, ops, stack, AF_INET, type, protocol);
+	if (!so) {
+		wp_sock_put(sk);
+		return -ENOMEM;
+	}
+	/* Linux's default, net.ipv4.ip_no_pmtu_disc = 0. */
+	atomic_init(&so->pmtudisc, IP_PMTUDISC_WANT);
+	if (flags & SOCK_NONBLOCK)
+		atomic_store_explicit(&so->f_flags, O_NONBLOCK,
+				      memory_order_relaxed);
+	fd = wp_sock_map_fd(sk);
+	if (fd < 0)
+		wp_sock_put(sk); /* frees so with it */
+	return fd;
 }
 
 int wp_socket_net(struct wp_stack *s, int domain, int type, int protocol)
 {
 	int base = type & SOCK_TYPE_MASK;
-	struct wp_socket *so;
+	const struct wp_sock_ops *ops;
 	struct wp_sock *sk;
-	int err, fd;
+	int err, fd, proto;
 
 	wp__stat_add(WP_SOCKET_STAT_CALLS, 1);
 	/* Linux __sys_socket / __sock_create / inet_create, in order. */
@@ -245,11 +276,18 @@ int wp_socket_net(struct wp_stack *s, int domain, int type, int protocol)
 		err = -EINVAL;
 		goto out_err;
 	}
-	if (base != SOCK_DGRAM) {
+	/* inetsw: one protocol per type here. */
+	if (base == SOCK_DGRAM) {
+		ops = &wp__udp_sock_ops;
+		proto = IPPROTO_UDP;
+	} else if (base == SOCK_STREAM) {
+		ops = &wp__tcp_sock_ops;
+		proto = IPPROTO_TCP;
+	} else {
 		err = -ESOCKTNOSUPPORT;
 		goto out_err;
 	}
-	if (protocol != 0 && protocol != IPPROTO_UDP) {
+	if (protocol != 0 && protocol != proto) {
 		err = -EPROTONOSUPPORT;
 		goto out_err;
 	}
@@ -257,25 +295,13 @@ int wp_socket_net(struct wp_stack *s, int domain, int type, int protocol)
 		err = -EINVAL;
 		goto out_err;
 	}
-	sk = wp__udp_sock_create(s, &err);
+	sk = base == SOCK_DGRAM ? wp__udp_sock_create(s, &err)
+				: wp__tcp_sock_create(s, &err);
 	if (!sk)
 		goto out_err;
-	so = wp__socket_attach(sk, &wp__udp_sock_ops, s, AF_INET, SOCK_DGRAM,
-			       IPPROTO_UDP);
-	if (!so) {
-		err = -ENOMEM;
-		wp_sock_put(sk);
-		goto out_err;
-	}
-	/* Linux's default, net.ipv4.ip_no_pmtu_disc = 0. */
-	atomic_init(&so->pmtudisc, IP_PMTUDISC_WANT);
-	if (type & SOCK_NONBLOCK)
-		atomic_store_explicit(&so->f_flags, O_NONBLOCK,
-				      memory_order_relaxed);
-	fd = wp_sock_map_fd(sk);
+	fd = wp__socket_install(sk, ops, s, base, proto, type);
 	if (fd < 0) {
 		err = fd;
-		wp_sock_put(sk); /* frees so with it */
 		goto out_err;
 	}
 	return fd;
@@ -406,11 +432,79 @@ int wp_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
 
 	if (ret)
 		return (int)call_end(&call, ret);
-	if (!addr)
+	if (!addr) {
 		ret = -EFAULT;
-	else
-		ret = call.so->ops->connect(call.so, addr, addrlen);
+	} else {
+		call_set_timeout(&call, &call.so->sndtimeo_ns);
+		ret = call.so->ops->connect(&call, addr, addrlen);
+	}
 	return (int)call_end(&call, ret);
+}
+
+int wp_listen(int fd, int backlog)
+{
+	struct wp_sock_call call;
+	int ret = call_begin(&call, fd, 0, WP_SOCKET_STAT_CALLS);
+
+	if (ret)
+		return (int)call_end(&call, ret);
+	if (!call.so->ops->listen)
+		ret = -EOPNOTSUPP;
+	else
+		ret = call.so->ops->listen(call.so, backlog);
+	return (int)call_end(&call, ret);
+}
+
+int wp_accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
+{
+	struct wp_sock_call call;
+	struct wp_socket *so;
+	struct sockaddr_in sin;
+	struct wp_sock *nsk;
+	ssize_t ret = call_begin(&call, fd, 0, WP_SOCKET_STAT_CALLS);
+	int err;
+
+	if (ret)
+		return (int)call_end(&call, ret);
+	so = call.so;
+	/* Linux __sys_accept4: flags first, then the socket's ops. */
+	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) {
+		ret = -EINVAL;
+		goto out;
+	}
+	if (!so->ops->accept) {
+		ret = -EOPNOTSUPP;
+		goto out;
+	}
+	if (addr && (!addrlen || (int)*addrlen < 0)) {
+		ret = addrlen ? -EINVAL : -EFAULT;
+		goto out;
+	}
+	call_set_timeout(&call, &so->rcvtimeo_ns);
+	nsk = so->ops->accept(&call, &err);
+	if (!nsk) {
+		ret = err;
+		goto out;
+	}
+	/* The peer's name comes from the new socket before it has a
+	 * descriptor another thread could close. */
+	if (addr) {
+		struct wp_socket tmp = { .sk = nsk };
+
+		if (so->ops->getname(&tmp, &sin, true) == 0)
+			wp__put_sockaddr(&sin, addr, addrlen);
+		else
+			*addrlen = 0;
+	}
+	ret = wp__socket_install(nsk, so->ops, so->stack, so->type,
+				 so->protocol, flags);
+out:
+	return (int)call_end(&call, ret);
+}
+
+int wp_accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
+{
+	return wp_accept4(fd, addr, addrlen, 0);
 }
 
 void wp__put_sockaddr(const struct sockaddr_in *sin, struct sockaddr *addr,
@@ -889,12 +983,49 @@ void wp_socket_print_stats(FILE *out)
 			(unsigned long long)v[i]);
 }
 
+static void print_ap(FILE *out, uint32_t a, uint16_t port, bool any)
+{
+	char buf[32];
+
+	if (any)
+		snprintf(buf, sizeof(buf), "*:*");
+	else
+		snprintf(buf, sizeof(buf), "%u.%u.%u.%u:%u", a >> 24,
+			 (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff, port);
+	fprintf(out, "%-21s ", buf);
+}
+
+void wp__socket_show(struct wp_socket *so, FILE *out, const char *state,
+		     uint32_t recvq, uint32_t sendq, uint32_t laddr,
+		     uint16_t lport, uint32_t daddr, uint16_t dport,
+		     bool peer_any)
+{
+	struct wp_sock *sk = so->sk;
+	uint64_t c[WP_SOCKET_STAT__MAX];
+
+	for (int i = 0; i < WP_SOCKET_STAT__MAX; i++)
+		c[i] = atomic_load_explicit(&so->cnt.c[i],
+					    memory_order_relaxed);
+	fprintf(out, "%-10s %6u %6u ", state, recvq, sendq);
+	print_ap(out, laddr, lport, false);
+	print_ap(out, daddr, dport, peer_any);
+	fprintf(out, "%u %llu %llu %llu %llu %llu %llu %llu\n",
+		atomic_load_explicit(&sk->sk_drops, memory_order_relaxed),
+		(unsigned long long)c[WP_SOCKET_STAT_RX_DATAGRAMS],
+		(unsigned long long)c[WP_SOCKET_STAT_RX_COPIES],
+		(unsigned long long)c[WP_SOCKET_STAT_RX_BYTES],
+		(unsigned long long)c[WP_SOCKET_STAT_ZC_DATAGRAMS],
+		(unsigned long long)c[WP_SOCKET_STAT_TX_DATAGRAMS],
+		(unsigned long long)c[WP_SOCKET_STAT_TX_BYTES],
+		(unsigned long long)c[WP_SOCKET_STAT_CALLS]);
+}
+
 void wp_socket_print_all(FILE *out)
 {
 	struct wp_fdtable *t = wp_fdtable_current();
 	unsigned size;
 
-	fprintf(out, "%-4s %-6s %6s %6s %-21s %-21s %s\n", "Fd", "State",
+	fprintf(out, "%-4s %-10s %6s %6s %-21s %-21s %s\n", "Fd", "State",
 		"Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port",
 		"drops rx_datagrams rx_copies rx_bytes zc tx_datagrams "
 		"tx_bytes calls");

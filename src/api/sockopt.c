@@ -121,7 +121,11 @@ static int sock_setsockopt(struct wp_socket *so, int name, const void *optval,
 				      memory_order_relaxed);
 		break;
 	default:
-		return -ENOPROTOOPT;
+		/* SO_KEEPALIVE, SO_LINGER, ...: the protocol's, if any. */
+		return so->ops->setsockopt ? so->ops->setsockopt(so, SOL_SOCKET,
+								 name, optval,
+								 optlen)
+					   : -ENOPROTOOPT;
 	}
 	if (so->ops->sync_flags)
 		so->ops->sync_flags(so);
@@ -192,10 +196,13 @@ static int sock_getsockopt(struct wp_socket *so, int name, void *optval,
 		v = so->protocol;
 		break;
 	case SO_ACCEPTCONN:
-		v = 0;
+		v = wp_sk_state(sk) == WP_TCP_LISTEN;
 		break;
 	default:
-		return -ENOPROTOOPT;
+		return so->ops->getsockopt ? so->ops->getsockopt(so, SOL_SOCKET,
+								 name, optval,
+								 optlen)
+					   : -ENOPROTOOPT;
 	}
 	return put_opt(optval, optlen, &v, (int)sizeof(v));
 }

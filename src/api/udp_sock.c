@@ -48,7 +48,7 @@ static void sin_read(const struct sockaddr *addr, struct sockaddr_in *sin)
 	memcpy(sin, addr, sizeof(*sin));
 }
 
-static void sin_make(struct sockaddr_in *sin, uint32_t addr, uint16_t port)
+void wp__sin_make(struct sockaddr_in *sin, uint32_t addr, uint16_t port)
 {
 	memset(sin, 0, sizeof(*sin));
 	sin->sin_family = AF_INET;
@@ -86,9 +86,10 @@ static int udp_bind(struct wp_socket *so, const struct sockaddr *addr,
 			   ntohs(sin.sin_port));
 }
 
-static int udp_connect(struct wp_socket *so, const struct sockaddr *addr,
+static int udp_connect(struct wp_sock_call *call, const struct sockaddr *addr,
 		       socklen_t len)
 {
+	struct wp_socket *so = call->so;
 	struct sockaddr_in sin;
 	uint32_t daddr;
 	int ret;
@@ -119,14 +120,14 @@ static int udp_getname(struct wp_socket *so, struct sockaddr_in *sin, bool peer)
 	if (peer) {
 		if (!LOAD(usk->dport))
 			return -ENOTCONN;
-		sin_make(sin, LOAD(usk->daddr), LOAD(usk->dport));
+		wp__sin_make(sin, LOAD(usk->daddr), LOAD(usk->dport));
 		return 0;
 	}
 	/* inet_getname: the bound address, else the source in use. */
 	addr = LOAD(usk->rcv_saddr);
 	if (!addr)
 		addr = LOAD(usk->saddr);
-	sin_make(sin, addr, LOAD(usk->lport));
+	wp__sin_make(sin, addr, LOAD(usk->lport));
 	return 0;
 }
 
@@ -211,7 +212,7 @@ static void skb_name(const struct wp_skb *skb, struct sockaddr_in *sin)
 	const struct wp_udp_skb_cb *cb =
 		(const struct wp_udp_skb_cb *)(const void *)skb->cb;
 
-	sin_make(sin, cb->saddr, cb->sport);
+	wp__sin_make(sin, cb->saddr, cb->sport);
 }
 
 /* One datagram into msg (udp_recvmsg); releases skb. */
@@ -476,41 +477,17 @@ static int udp_outq(struct wp_socket *so)
 					 memory_order_relaxed);
 }
 
-static void print_ap(FILE *out, uint32_t a, uint16_t port, bool any)
-{
-	char buf[32];
-
-	if (any)
-		snprintf(buf, sizeof(buf), "*:*");
-	else
-		snprintf(buf, sizeof(buf), "%u.%u.%u.%u:%u", a >> 24,
-			 (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff, port);
-	fprintf(out, "%-21s ", buf);
-}
-
 static void udp_show(struct wp_socket *so, FILE *out)
 {
 	struct wp_udp_sock *usk = udp_of(so);
 	struct wp_sock *sk = so->sk;
-	uint64_t c[WP_SOCKET_STAT__MAX];
 
-	for (int i = 0; i < WP_SOCKET_STAT__MAX; i++)
-		c[i] = atomic_load_explicit(&so->cnt.c[i],
-					    memory_order_relaxed);
-	fprintf(out, "%-6s %6u %6u ", LOAD(usk->dport) ? "ESTAB" : "UNCONN",
+	wp__socket_show(
+		so, out, LOAD(usk->dport) ? "ESTAB" : "UNCONN",
 		atomic_load_explicit(&sk->sk_rmem_alloc, memory_order_relaxed),
-		atomic_load_explicit(&sk->sk_wmem_alloc, memory_order_relaxed));
-	print_ap(out, LOAD(usk->rcv_saddr), LOAD(usk->lport), false);
-	print_ap(out, LOAD(usk->daddr), LOAD(usk->dport), !LOAD(usk->dport));
-	fprintf(out, "%u %llu %llu %llu %llu %llu %llu %llu\n",
-		atomic_load_explicit(&sk->sk_drops, memory_order_relaxed),
-		(unsigned long long)c[WP_SOCKET_STAT_RX_DATAGRAMS],
-		(unsigned long long)c[WP_SOCKET_STAT_RX_COPIES],
-		(unsigned long long)c[WP_SOCKET_STAT_RX_BYTES],
-		(unsigned long long)c[WP_SOCKET_STAT_ZC_DATAGRAMS],
-		(unsigned long long)c[WP_SOCKET_STAT_TX_DATAGRAMS],
-		(unsigned long long)c[WP_SOCKET_STAT_TX_BYTES],
-		(unsigned long long)c[WP_SOCKET_STAT_CALLS]);
+		atomic_load_explicit(&sk->sk_wmem_alloc, memory_order_relaxed),
+		LOAD(usk->rcv_saddr), LOAD(usk->lport), LOAD(usk->daddr),
+		LOAD(usk->dport), !LOAD(usk->dport));
 }
 
 const struct wp_sock_ops wp__udp_sock_ops = {

@@ -574,6 +574,29 @@ int wp_tcp_sock_error(struct wp_tcp_sock *tp)
 	return wp_sock_error(&tp->sk);
 }
 
+uint32_t wp_tcp_nsocks(const struct wp_net *net)
+{
+	return atomic_load(&net->tcp->nsocks);
+}
+
+uint32_t wp_tcp_inq(const struct wp_tcp_sock *tsk)
+{
+	struct wp_tcp_sock *tp = (struct wp_tcp_sock *)tsk;
+
+	return atomic_load_explicit(&tp->rcv_data_end, memory_order_acquire) -
+	       atomic_load_explicit(&tp->copied_seq, memory_order_relaxed);
+}
+
+uint32_t wp_tcp_outq(const struct wp_tcp_sock *tsk)
+{
+	struct wp_tcp_sock *tp = (struct wp_tcp_sock *)tsk;
+
+	if (!tp->sndring)
+		return 0;
+	return atomic_load_explicit(&tp->write_seq, memory_order_relaxed) -
+	       atomic_load_explicit(&tp->snd_una_pub, memory_order_acquire);
+}
+
 /* --- poll
  * ----------------------------------------------------------------------------
  */
@@ -732,6 +755,42 @@ int wp_tcp_set_congestion(struct wp_tcp_sock *tp, const char *name)
 		return -EISCONN;
 	tp->cc = cc;
 	return 0;
+}
+
+static int opt_or(const _Atomic int *v, int dflt)
+{
+	int x = atomic_load(v);
+
+	return x ? x : dflt;
+}
+
+void wp_tcp_get_opts(struct wp_tcp_sock *tp, struct wp_tcp_sockopts *o)
+{
+	int st = wp_sk_state(&tp->sk);
+
+	memset(o, 0, sizeof(*o));
+	o->nodelay = atomic_load(&tp->nodelay);
+	o->keepalive = atomic_load(&tp->keepalive);
+	o->linger = atomic_load(&tp->linger);
+	o->linger_secs = atomic_load(&tp->linger_secs);
+	o->keepidle = opt_or(&tp->keepidle,
+			     TCP_SYSCTL(tp->net, tcp_keepalive_time, 7200));
+	o->keepintvl = opt_or(&tp->keepintvl,
+			      TCP_SYSCTL(tp->net, tcp_keepalive_intvl, 75));
+	o->keepcnt = opt_or(&tp->keepcnt,
+			    TCP_SYSCTL(tp->net, tcp_keepalive_probes, 9));
+	/* do_tcp_getsockopt TCP_MAXSEG: mss_cache once there is a
+	 * connection, else user_mss, else the RFC default. */
+	if (st != WP_TCP_CLOSE && st != WP_TCP_LISTEN) {
+		wp_lock_sock(&tp->sk);
+		o->maxseg = (int)tp->info.snd_mss;
+		wp_release_sock(&tp->sk);
+	}
+	if (!o->maxseg)
+		o->maxseg = atomic_load(&tp->user_mss);
+	if (!o->maxseg)
+		o->maxseg = (int)TCP_MSS_DEFAULT;
+	snprintf(o->congestion, sizeof(o->congestion), "%s", tp->cc->name);
 }
 
 void wp_tcp_get_info(struct wp_tcp_sock *tp, struct wp_tcp_info *info)

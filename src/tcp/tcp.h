@@ -189,6 +189,19 @@ int wp_tcp_set_maxseg(struct wp_tcp_sock *tsk, int mss);
  * connect or listen. */
 int wp_tcp_set_congestion(struct wp_tcp_sock *tsk, const char *name);
 
+/* The options as getsockopt reports them (defaults resolved from the
+ * sysctls, as Linux does). */
+struct wp_tcp_sockopts {
+	bool nodelay, keepalive, linger;
+	int linger_secs;
+	int keepidle, keepintvl, keepcnt; /* s, s, probes */
+	int maxseg; /* TCP_MAXSEG: the MSS in use once connected, else the
+		     * clamp set, else 536 */
+	char congestion[16];
+};
+
+void wp_tcp_get_opts(struct wp_tcp_sock *tsk, struct wp_tcp_sockopts *o);
+
 /*
  * TCP_INFO: a snapshot (Linux struct tcp_info names and units: times in
  * microseconds, windows in bytes unless noted). Published by the owning
@@ -228,8 +241,19 @@ void wp_tcp_get_info(struct wp_tcp_sock *tsk, struct wp_tcp_info *info);
 void wp_tcp_get_addrs(const struct wp_tcp_sock *tsk, uint32_t *saddr,
 		      uint16_t *sport, uint32_t *daddr, uint16_t *dport);
 
+/* SIOCINQ: in-order bytes not yet read. SIOCOUTQ: bytes in the send
+ * buffer not yet acknowledged (sent or not). Lock-free. */
+uint32_t wp_tcp_inq(const struct wp_tcp_sock *tsk);
+uint32_t wp_tcp_outq(const struct wp_tcp_sock *tsk);
+
 /* tcp_poll: the readiness mask, lock-free. */
 uint32_t wp_tcp_poll(struct wp_sock *sk);
+
+/* ss's name of a state ("ESTAB", "SYN-SENT", ...; "UNCONN" for CLOSE). */
+const char *wp_tcp_state_name(int st);
+
+/* TCP sockets alive on net (any state, TIME_WAIT and orphans too). */
+uint32_t wp_tcp_nsocks(const struct wp_net *net);
 
 /* Sockets in the tables, `ss -t -a -n` style. */
 void wp_tcp_print_sockets(const struct wp_net *net, FILE *out);

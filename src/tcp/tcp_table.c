@@ -538,7 +538,7 @@ int wp__tcp_connect_hash(struct wp_tcp_sock *tp)
 /* --- ss ----------------------------------------------------------------------
  */
 
-static const char *state_name(int st)
+const char *wp_tcp_state_name(int st)
 {
 	static const char *const names[] = {
 		[WP_TCP_ESTABLISHED] = "ESTAB",
@@ -578,11 +578,11 @@ static void print_one(FILE *out, struct wp_tcp_sock *tp)
 		atomic_load(&tp->write_seq) - atomic_load(&tp->snd_una_pub);
 
 	if (st == WP_TCP_LISTEN)
-		fprintf(out, "%-10s %6u %6u", state_name(st),
+		fprintf(out, "%-10s %6u %6u", wp_tcp_state_name(st),
 			atomic_load(&tp->acc_qlen),
 			atomic_load(&tp->max_backlog));
 	else
-		fprintf(out, "%-10s %6u %6u", state_name(st),
+		fprintf(out, "%-10s %6u %6u", wp_tcp_state_name(st),
 			atomic_load(&tp->sk.sk_rmem_alloc),
 			tp->sndring ? sendq : 0);
 	print_ep(out, tp->saddr, tp->sport, false);

@@ -70,7 +70,10 @@ static void test_socket_errors(void **state)
 	ufx_expect_errno(wp_socket(AF_INET, -1, 0), EINVAL);
 	/* The type check comes before the family's (Linux __sock_create). */
 	ufx_expect_errno(wp_socket(AF_INET6, 15, 0), EINVAL);
-	ufx_expect_errno(wp_socket(AF_INET, SOCK_STREAM, 0), ESOCKTNOSUPPORT);
+	ufx_expect_errno(wp_socket(AF_INET, SOCK_SEQPACKET, 0),
+			 ESOCKTNOSUPPORT);
+	ufx_expect_errno(wp_socket(AF_INET, SOCK_STREAM, IPPROTO_UDP),
+			 EPROTONOSUPPORT);
 	ufx_expect_errno(wp_socket(AF_INET, SOCK_RAW, IPPROTO_UDP),
 			 ESOCKTNOSUPPORT);
 	ufx_expect_errno(wp_socket(AF_INET, SOCK_DGRAM, IPPROTO_TCP),
