@@ -94,6 +94,17 @@ void wp_stack_get_link(const struct wp_stack *s, uint8_t mac[6],
 		       uint32_t *mtu);
 
 /* Real time: start core threads, then the backend's firmware. */
+/*
+ * Join two stacks on the sim backend with a crossover cable: each one's
+ * transmitted frames arrive at the other's NIC (besides the frames its
+ * own generator makes), in real time or virtual. Before either starts;
+ * stop both before destroying either. The way to give a simulated host
+ * a peer that answers: TCP handshakes, echoes, ARP. 0, or -errno with a
+ * message in err (not sim, started, already linked, no memory).
+ */
+int wp_stack_link_sim(struct wp_stack *a, struct wp_stack *b, char *err,
+		      size_t errlen);
+
 int wp_stack_start(struct wp_stack *s);
 void wp_stack_stop(struct wp_stack *s);
 

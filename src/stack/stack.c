@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nic/backend/sim.h"
+
 static void set_err(char *err, size_t len, const char *fmt, ...)
 {
 	va_list ap;
@@ -39,7 +41,7 @@ void wp_stack_config_default(struct wp_stack_config *cfg)
 	cfg->tx_ring = WP_RING_DEFAULT;
 	cfg->mtu = WP_MTU_DEFAULT;
 	memcpy(cfg->mac, mac, sizeof(mac));
-	cfg->addr = (10u << 24) | 2;  /* 10.0.0.2/24 */
+	cfg->addr = (10u << 24) | 2; /* 10.0.0.2/24 */
 	cfg->prefix_len = 24;
 	cfg->rx_usecs = 50;
 	cfg->frame_size = 64;
@@ -99,7 +101,9 @@ static int check_config(const struct wp_stack_config *cfg, char *err,
 	}
 	if (cfg->cores > cfg->queues) {
 		set_err(err, len,
-			"--cores %u is more than --queues %u: each core transmits on a queue of its own; use --queues %u or more",
+			"--cores %u is more than --queues %u: each core "
+			"transmits on a queue of its own; use --queues %u or "
+			"more",
 			cfg->cores, cfg->queues, cfg->cores);
 		return -EINVAL;
 	}
@@ -111,12 +115,15 @@ static int check_config(const struct wp_stack_config *cfg, char *err,
 	if (!wp_backend_find(cfg->backend) && cfg->backend &&
 	    strcmp(cfg->backend, "afxdp") == 0) {
 		set_err(err, len,
-			"backend afxdp: this wirepath was built without libxdp and libbpf (scripts/deps.sh installs them; then rebuild), or use --backend afpacket");
+			"backend afxdp: this wirepath was built without libxdp "
+			"and libbpf (scripts/deps.sh installs them; then "
+			"rebuild), or use --backend afpacket");
 		return -EINVAL;
 	}
 	if (!wp_backend_find(cfg->backend)) {
 		set_err(err, len,
-			"unknown backend '%s' (available: sim, pair, pcap, tap, afpacket, afxdp; try --backend sim)",
+			"unknown backend '%s' (available: sim, pair, pcap, "
+			"tap, afpacket, afxdp; try --backend sim)",
 			cfg->backend ? cfg->backend : "");
 		return -EINVAL;
 	}
@@ -185,8 +192,8 @@ struct wp_stack *wp_stack_create(const struct wp_stack_config *cfg, char *err,
 	return wp__stack_create(cfg, NULL, err, errlen);
 }
 
-struct wp_stack *wp__stack_create(const struct wp_stack_config *cfg,
-				  void *peer, char *err, size_t errlen)
+struct wp_stack *wp__stack_create(const struct wp_stack_config *cfg, void *peer,
+				  char *err, size_t errlen)
 {
 	struct wp_nic_config nc;
 	struct wp_net_config netc;
@@ -200,7 +207,8 @@ struct wp_stack *wp__stack_create(const struct wp_stack_config *cfg,
 		goto out_errno;
 	if (!peer && strcmp(cfg->backend, "pair") == 0) {
 		set_err(err, errlen,
-			"pair needs two stacks: use wp_stack_pair_create (or wirepath bench)");
+			"pair needs two stacks: use wp_stack_pair_create (or "
+			"wirepath bench)");
 		ret = -EINVAL;
 		goto out_errno;
 	}
@@ -208,7 +216,8 @@ struct wp_stack *wp__stack_create(const struct wp_stack_config *cfg,
 	ret = wp_nic_config_validate(&nc);
 	if (ret) {
 		set_err(err, errlen,
-			"bad NIC settings: rings must be powers of two in %u..%u, MTU %u..%u, coalescing rx-usecs <= %u",
+			"bad NIC settings: rings must be powers of two in "
+			"%u..%u, MTU %u..%u, coalescing rx-usecs <= %u",
 			WP_RING_MIN, WP_RING_MAX, WP_MTU_MIN, WP_MTU_MAX,
 			WP_COALESCE_USECS_MAX);
 		goto out_errno;
@@ -229,7 +238,8 @@ struct wp_stack *wp__stack_create(const struct wp_stack_config *cfg,
 	s->ncpus = cfg->cores;
 	for (uint32_t i = 0; i < s->ncpus; i++) {
 		s->cpus[i] = &s->cpu[i];
-		wp_cpu_init(&s->cpu[i], (int)i, &s->clock, &s->sysctl, &s->irqs);
+		wp_cpu_init(&s->cpu[i], (int)i, &s->clock, &s->sysctl,
+			    &s->irqs);
 		wp_cpu_set_busy_poll(&s->cpu[i], cfg->busy_poll);
 		wp_hist_init(&s->rx[i].latency);
 	}
@@ -249,7 +259,8 @@ struct wp_stack *wp__stack_create(const struct wp_stack_config *cfg,
 			       stack_rx, s);
 	if (!s->nic) {
 		ret = -errno;
-		set_err(err, errlen, "cannot create the NIC: %s", strerror(errno));
+		set_err(err, errlen, "cannot create the NIC: %s",
+			strerror(errno));
 		goto out_destroy_trace;
 	}
 	s->nic->trace = s->trace;
@@ -278,7 +289,10 @@ struct wp_stack *wp__stack_create(const struct wp_stack_config *cfg,
 		ret = -errno;
 		if (errno == EINVAL)
 			set_err(err, errlen,
-				"bad address settings: --addr needs a unicast address and a prefix length 1..32, --gw an address on that subnet, --static-arp unicast addresses and MACs");
+				"bad address settings: --addr needs a unicast "
+				"address and a prefix length 1..32, --gw an "
+				"address on that subnet, --static-arp unicast "
+				"addresses and MACs");
 		else
 			set_err(err, errlen,
 				"cannot create the protocol layer: %s",
@@ -315,6 +329,12 @@ static int stack_net_start(struct wp_stack *s)
 		return ret;
 	s->net_started = true;
 	return 0;
+}
+
+int wp_stack_link_sim(struct wp_stack *a, struct wp_stack *b, char *err,
+		      size_t errlen)
+{
+	return wp__sim_link(&a->backend, &b->backend, err, errlen);
 }
 
 int wp_stack_start(struct wp_stack *s)
@@ -451,8 +471,7 @@ int wp_stack_run_until(struct wp_stack *s, uint64_t t_ns)
 	}
 }
 
-void wp_stack_get_link(const struct wp_stack *s, uint8_t mac[6],
-		       uint32_t *mtu)
+void wp_stack_get_link(const struct wp_stack *s, uint8_t mac[6], uint32_t *mtu)
 {
 	if (mac)
 		memcpy(mac, s->cfg.mac, 6);

@@ -109,9 +109,9 @@ static void build_template(uint8_t *h, const struct wp_backend_config *cfg,
 	 * coprime to WP_SIM_SPORTS is a bijection (ports stay distinct) that
 	 * is not GF(2)-linear, so flows spread as real traffic does.
 	 */
-	uint16_t sport = (uint16_t)(WP_SIM_SPORT_BASE +
-				    (sport_off + (uint64_t)i * 7919u) %
-					    WP_SIM_SPORTS);
+	uint16_t sport =
+		(uint16_t)(WP_SIM_SPORT_BASE +
+			   (sport_off + (uint64_t)i * 7919u) % WP_SIM_SPORTS);
 	uint16_t udp_len = (uint16_t)(ip_len - 20);
 	uint8_t *ip = h + WP_SIM_OFF_IP, *udp = h + WP_SIM_OFF_UDP;
 	uint64_t sum;
@@ -521,8 +521,30 @@ void wp__sim_gen_rebase(struct wp_sim_gen *g, uint64_t t)
 /* Longest sleep: how late a doorbell or stop() may be noticed when idle. */
 #define SIM_MAX_SLEEP_NS (100 * WP_NSEC_PER_USEC)
 
+/*
+ * The receiving end of a crossover cable (wp__sim_link): frames the
+ * peer's NIC transmitted, waiting for this NIC's firmware to DMA-write
+ * them into its RX ring. A bounded ring of fixed slots under a lock
+ * (two threads only: the peer's firmware puts, ours takes); full: the
+ * frame is dropped and counted, as a switch port's buffer would.
+ */
+#define SIM_CABLE_SLOTS 2048u
+
+struct sim_cable {
+	pthread_mutex_t lock;
+	uint32_t head, tail; /* free-running; tail - head queued */
+	uint32_t slot_bytes;
+	uint16_t *len;
+	uint8_t *buf;
+	_Atomic uint32_t queued; /* a lock-free look for the idle loop */
+};
+
 struct sim {
 	struct wp_sim_gen gen;
+	struct sim *peer;    /* the other end of the cable, or NULL */
+	struct sim_cable in; /* frames from the peer (peer != NULL) */
+	uint64_t cable_in;   /* frames taken off the cable */
+	uint64_t cable_full; /* frames we sent into a full cable */
 	pthread_t thread;
 	bool running;
 	_Atomic bool stop;
@@ -548,13 +570,61 @@ static void sim_rx(struct wp_backend *be, struct sim *s, const uint8_t *f,
 		s->rx_refused++;
 }
 
-/* Send everything between TDH and TDT into nothing; one IRQ per batch. */
+/* Put one frame on the cable into peer; false if the cable is full. */
+static bool cable_put(struct sim *peer, const uint8_t *f, uint32_t len)
+{
+	struct sim_cable *c = &peer->in;
+	bool ok = false;
+
+	if (len > c->slot_bytes)
+		len = c->slot_bytes; /* cannot happen: both MTUs checked */
+	pthread_mutex_lock(&c->lock);
+	if (c->tail - c->head < SIM_CABLE_SLOTS) {
+		uint32_t i = c->tail % SIM_CABLE_SLOTS;
+
+		memcpy(c->buf + (size_t)i * c->slot_bytes, f, len);
+		c->len[i] = (uint16_t)len;
+		c->tail++;
+		atomic_store_explicit(&c->queued, c->tail - c->head,
+				      memory_order_release);
+		ok = true;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return ok;
+}
+
+/* DMA-write what the peer sent into our RX ring, arriving at `now`. */
+static void cable_drain(struct wp_backend *be, struct sim *s, uint64_t now)
+{
+	struct sim_cable *c = &s->in;
+
+	if (!s->peer || !atomic_load_explicit(&c->queued, memory_order_acquire))
+		return;
+	pthread_mutex_lock(&c->lock);
+	while (c->head != c->tail) {
+		uint32_t i = c->head % SIM_CABLE_SLOTS;
+
+		sim_rx(be, s, c->buf + (size_t)i * c->slot_bytes, c->len[i],
+		       now);
+		c->head++;
+		count(&s->cable_in, 1);
+	}
+	atomic_store_explicit(&c->queued, 0, memory_order_relaxed);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Send everything between TDH and TDT onto the cable (or into nothing);
+ * one IRQ per batch. */
 static void sim_tx_queue(struct wp_backend *be, struct sim *s, uint16_t q)
 {
 	const struct wp_tx_desc *d;
 	uint32_t n = 0;
 
 	while ((d = wp_nic_tx_fw_next(be->nic, q))) {
+		if (s->peer &&
+		    !cable_put(s->peer, (const uint8_t *)(uintptr_t)d->addr,
+			       d->len))
+			count(&s->cable_full, 1);
 		s->tx_bytes += d->len;
 		wp_nic_tx_fw_done(be->nic, q);
 		n++;
@@ -627,6 +697,7 @@ static uint64_t sim_step(struct wp_backend *be, uint64_t now)
 		}
 		sim_rx(be, s, f, len, t);
 	}
+	cable_drain(be, s, now);
 	coal = wp_nic_coalesce_tick(be->nic, now);
 	s->last_tick = now;
 	sim_tx_kicked(be, s, true);
@@ -651,7 +722,8 @@ static void sim_wait(struct sim *s, uint64_t wake)
 	}
 	while (wp_time_real_ns() < wake &&
 	       !atomic_load_explicit(&s->stop, memory_order_relaxed) &&
-	       !atomic_load_explicit(&s->tx_kicked, memory_order_relaxed))
+	       !atomic_load_explicit(&s->tx_kicked, memory_order_relaxed) &&
+	       !atomic_load_explicit(&s->in.queued, memory_order_relaxed))
 		wp_cpu_relax();
 }
 
@@ -683,6 +755,7 @@ static void *sim_thread(void *arg)
 			sim_rx(be, s, f, len, now);
 			n++;
 		}
+		cable_drain(be, s, now);
 		coal = wp_nic_coalesce_tick(be->nic, now);
 		sim_tx_kicked(be, s, false);
 		if (n == SIM_BATCH)
@@ -740,6 +813,17 @@ static void sim_close(struct wp_backend *be)
 	if (!s)
 		return;
 	sim_stop(be);
+	if (s->peer) {
+		/* Cut the cable at both ends (both firmwares are stopped:
+		 * wp__sim_link's contract). */
+		s->peer->peer = NULL;
+		s->peer = NULL;
+	}
+	if (s->in.buf) {
+		pthread_mutex_destroy(&s->in.lock);
+		free(s->in.buf);
+		free(s->in.len);
+	}
 	wp__sim_gen_fini(&s->gen);
 	free(s);
 	be->priv = NULL;
@@ -762,6 +846,63 @@ static bool sim_done(struct wp_backend *be)
 	return false;
 }
 
+static int cable_init(struct sim_cable *c, uint32_t slot_bytes)
+{
+	c->slot_bytes = slot_bytes;
+	c->buf = malloc((size_t)SIM_CABLE_SLOTS * slot_bytes);
+	c->len = calloc(SIM_CABLE_SLOTS, sizeof(*c->len));
+	if (!c->buf || !c->len) {
+		free(c->buf);
+		free(c->len);
+		c->buf = NULL;
+		c->len = NULL;
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	atomic_init(&c->queued, 0);
+	return 0;
+}
+
+int wp__sim_link(struct wp_backend *a, struct wp_backend *b, char *err,
+		 size_t errlen)
+{
+	struct sim *sa = a->priv, *sb = b->priv;
+	uint32_t fa = a->nic->cfg.mtu + WP_ETH_HLEN;
+	uint32_t fb = b->nic->cfg.mtu + WP_ETH_HLEN;
+
+	if (a->ops != &wp_backend_sim || b->ops != &wp_backend_sim || a == b) {
+		snprintf(err, errlen, "a cable joins two sim NICs");
+		return -EINVAL;
+	}
+	if (sa->peer || sb->peer || sa->running || sb->running) {
+		snprintf(err, errlen,
+			 "link before start, and each NIC to one peer");
+		return -EBUSY;
+	}
+	if (cable_init(&sa->in, fb > fa ? fb : fa) ||
+	    cable_init(&sb->in, fb > fa ? fb : fa)) {
+		snprintf(err, errlen, "out of memory for the cable");
+		return -ENOMEM;
+	}
+	sa->peer = sb;
+	sb->peer = sa;
+	return 0;
+}
+
+static void sim_report(struct wp_backend *be, FILE *out)
+{
+	struct sim *s = be->priv;
+
+	if (!s || !s->in.buf)
+		return;
+	fprintf(out, "     cable_rx_frames: %llu\n",
+		(unsigned long long)__atomic_load_n(&s->cable_in,
+						    __ATOMIC_RELAXED));
+	fprintf(out, "     cable_tx_full: %llu\n",
+		(unsigned long long)__atomic_load_n(&s->cable_full,
+						    __ATOMIC_RELAXED));
+}
+
 const struct wp_backend_ops wp_backend_sim = {
 	.name = "sim",
 	.open = sim_open,
@@ -771,4 +912,5 @@ const struct wp_backend_ops wp_backend_sim = {
 	.step = sim_step,
 	.tx_kick = sim_tx_kick,
 	.done = sim_done,
+	.report = sim_report,
 };

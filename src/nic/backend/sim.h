@@ -132,6 +132,18 @@ const uint8_t *wp__sim_gen_emit(struct wp_sim_gen *g, uint32_t *len,
  * real-time generator too far behind to catch up). */
 void wp__sim_gen_rebase(struct wp_sim_gen *g, uint64_t t);
 
+/*
+ * A crossover cable between two sim NICs (real time or virtual): what
+ * one transmits, the other's firmware DMA-writes into its RX ring, as
+ * it does generated frames (a bounded queue per direction; a frame that
+ * finds it full is dropped and counted as cable_tx_full). Both before
+ * start(); stop both before closing either. 0, or -EINVAL (not two sim
+ * NICs), -EBUSY (started, or already linked), -ENOMEM, with a message.
+ */
+struct wp_backend;
+int wp__sim_link(struct wp_backend *a, struct wp_backend *b, char *err,
+		 size_t errlen);
+
 /* RFC 1624 eqn. 3: checksum hc after the 16-bit-aligned bytes old[0..len)
  * became new[0..len) (len even). */
 uint16_t wp__csum_replace(uint16_t hc, const uint8_t *old, const uint8_t *new,
