@@ -22,19 +22,24 @@
 
 #include "cli.h"
 #include "ctl/ctl.h"
+#include "demo_host.h"
 #include "stack/stack.h"
 
 static const char usage[] =
 	"usage: wirepath demo [--seconds N] [--rate PPS] [--ctl PATH] [--json]\n"
 	"\n"
 	"Run a stack on the simulated NIC (no privileges, no setup) and show\n"
-	"the device half of the path live: interrupts per vector, NAPI polls\n"
-	"and budget use, ring occupancy, drops by reason, softnet counters and\n"
-	"the latency from descriptor write to NAPI hand-off. Knobs change\n"
-	"between four phases (coalescing, per-frame interrupts, a small ring,\n"
-	"a squeezed NAPI budget). Ends by itself after N seconds (default 8)\n"
-	"with a summary. While it runs, wirepath stat, ethtool and sysctl\n"
-	"reach it through its control socket.\n"
+	"the path live: interrupts per vector, NAPI polls and budget use, ring\n"
+	"occupancy, drops by reason, softnet counters, the latency from\n"
+	"descriptor write to NAPI hand-off; and above the device, a second\n"
+	"host (wp1) on a crossover cable whose applications talk to wp0's\n"
+	"(tcp-echo, http, udp-echo; the generated UDP flows go to udp-sink):\n"
+	"flow rates, socket queues and TCP windows, wake-ups by kind. Knobs\n"
+	"change between four phases (coalescing, per-frame interrupts, a small\n"
+	"ring, a squeezed NAPI budget). Ends by itself after N seconds\n"
+	"(default 8) with a summary and one traced UDP and one TCP packet.\n"
+	"While it runs, wirepath stat, ethtool, sysctl and trace reach it\n"
+	"through its control socket.\n"
 	"\n"
 	"  --seconds N   total run time, 4..3600 (default 8)\n"
 	"  --rate PPS    frames per second during bursts (default 400k)\n"
@@ -58,6 +63,7 @@ static void on_signal(int sig)
 }
 
 struct snap {
+	struct demo_host_snap host;
 	uint64_t irq[WP_NIC_MAX_QUEUES];
 	struct wp_softnet_stat sn;
 	struct wp_nic_stats nic;
@@ -67,10 +73,13 @@ struct snap {
 	uint64_t frames_in;
 };
 
+static struct demo_host *host;
+
 static void take(struct wp_stack *s, struct snap *sn)
 {
 	struct wp_stack_rx rx;
 
+	demo_host_snap(host, &sn->host);
 	for (uint16_t q = 0; q < s->nic->nqueues; q++) {
 		const struct wp_irq_vector *v = s->nic->rxq[q].irq;
 
@@ -156,6 +165,17 @@ static void print_interval(struct wp_stack *s, const struct snap *a,
 			       (double)wp_hist_quantile(&lat, 0.5) / 1e3);
 		wp_json_double(&j, "latency_p99_us",
 			       (double)wp_hist_quantile(&lat, 0.99) / 1e3);
+		wp_json_double(&j, "tcp_echo_bytes_per_sec",
+			       (double)(b->host.tcp_bytes - a->host.tcp_bytes) /
+				       dt);
+		wp_json_double(&j, "http_requests_per_sec",
+			       (double)(b->host.http_reqs - a->host.http_reqs) /
+				       dt);
+		wp_json_double(&j, "udp_echo_per_sec",
+			       (double)(b->host.udp_rtts - a->host.udp_rtts) /
+				       dt);
+		wp_json_u64(&j, "udp_sink_dropped",
+			    b->host.sink_drops - a->host.sink_drops);
 		wp_json_end(&j);
 		return;
 	}
@@ -178,6 +198,7 @@ static void print_interval(struct wp_stack *s, const struct snap *a,
 	       b->nic.rx_missed_errors - a->nic.rx_missed_errors,
 	       (double)wp_hist_quantile(&lat, 0.5) / 1e3,
 	       (double)wp_hist_quantile(&lat, 0.99) / 1e3);
+	demo_host_print_interval(host, &a->host, &b->host, dt, stdout);
 	(void)phase;
 }
 
@@ -203,6 +224,8 @@ static void print_summary(struct wp_stack *s, const struct snap *z,
 	       e->nic.rx_missed_errors, e->nic.rx_length_errors);
 	wp_irq_print(&s->irqs, stdout);
 	printf("\n");
+	demo_host_print_summary(host, &z->host, &e->host, stdout);
+	printf("\n");
 	wp_nic_print_stats(s->nic, stdout);
 }
 
@@ -211,10 +234,10 @@ static void print_summary(struct wp_stack *s, const struct snap *z,
  * now, its record taken once its journey ended (it is read, consumed or
  * dropped). False if none completed within a second.
  */
-static bool trace_one(struct wp_stack *s, struct wp_trace_record *rec)
+static bool trace_one(struct wp_stack *s, struct wp_trace_record *rec,
+		      uint8_t proto)
 {
-	const struct wp_trace_filter f = { .every = 1,
-					   .proto = WP_TRACE_PROTO_UDP };
+	const struct wp_trace_filter f = { .every = 1, .proto = proto };
 	size_t got = 0;
 
 	if (wp_trace_session_begin(s->trace, &f, 1))
@@ -247,8 +270,8 @@ static int demo_main(int argc, char **argv)
 	struct wp_stack *s;
 	struct wp_args a;
 	struct snap zero, prev, cur;
-	struct wp_trace_record rec;
-	bool traced;
+	struct wp_trace_record rec, rec_tcp;
+	bool traced, traced_tcp;
 	char err[256];
 	int id, phase = 0;
 	uint64_t t0;
@@ -292,10 +315,16 @@ static int demo_main(int argc, char **argv)
 	s = wp_stack_create(&cfg, err, sizeof(err));
 	if (!s)
 		return wp_cli_fail("demo", "%s", err);
+	host = demo_host_create(s, err, sizeof(err));
+	if (!host) {
+		wp_stack_destroy(s);
+		return wp_cli_fail("demo", "the second host: %s", err);
+	}
 	/* Asked for by name: it must work. By default: nice to have (another
 	 * demo may hold the default path). */
 	if (wp_ctl_start(s, ctl_path, err, sizeof(err))) {
 		if (ctl_path) {
+			demo_host_destroy(host);
 			wp_stack_destroy(s);
 			return wp_cli_fail("demo", "%s", err);
 		}
@@ -303,14 +332,20 @@ static int demo_main(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	if (wp_stack_start(s)) {
+	if (wp_stack_start(s) || demo_host_start(host, err, sizeof(err))) {
+		demo_host_stop(host);
 		wp_ctl_stop(s);
+		wp_stack_stop(s);
+		demo_host_destroy(host);
 		wp_stack_destroy(s);
 		return wp_cli_fail("demo", "cannot start the core threads");
 	}
 	if (!json) {
-		printf("wirepath demo: sim NIC wp0, 2 queues on 2 cores, 8 UDP flows in "
-		       "500 us bursts at %" PRIu64 " pps\n",
+		printf("wirepath demo: sim NIC wp0 (10.0.0.2), 2 queues on 2 "
+		       "cores, 8 UDP flows in 500 us bursts at %" PRIu64
+		       " pps to udp-sink:9;\n"
+		       "a second host wp1 (10.0.0.3) on a crossover cable: "
+		       "tcp-echo:7, http:80 and udp-echo:7 clients\n",
 		       rate);
 		if (wp_ctl_path(s))
 			printf("control socket: %s (wirepath stat, ethtool, sysctl)\n",
@@ -337,17 +372,27 @@ static int demo_main(int argc, char **argv)
 		print_interval(s, &prev, &cur, 1.0, phase, json, sec);
 		prev = cur;
 	}
-	traced = !json && trace_one(s, &rec);
+	traced = !json && trace_one(s, &rec, WP_TRACE_PROTO_UDP);
+	traced_tcp = !json && trace_one(s, &rec_tcp, WP_TRACE_PROTO_TCP);
 	wp_ctl_stop(s);
+	demo_host_stop(host);
 	wp_stack_stop(s);
 	take(s, &cur);
 	if (!json)
 		print_summary(s, &zero, &cur,
 			      (double)(wp_time_real_ns() - t0) / 1e9);
 	if (traced) {
-		printf("\nOne packet's journey (wirepath trace --count 1):\n");
+		printf("\nOne packet's journey (wirepath trace --count 1 "
+		       "--proto udp):\n");
 		wp_trace_record_print(&rec, stdout);
 	}
+	if (traced_tcp) {
+		printf("\nOne TCP segment's journey (wirepath trace --count 1 "
+		       "--proto tcp):\n");
+		wp_trace_record_print(&rec_tcp, stdout);
+	}
+	demo_host_destroy(host);
+	host = NULL;
 	wp_stack_destroy(s);
 	return WP_EXIT_OK;
 }
