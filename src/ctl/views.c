@@ -23,6 +23,7 @@
 #include "api/api.h"
 #include "net/udp.h"
 #include "stack/stack.h"
+#include "tcp/tcp.h"
 
 /* --- JSON lines ------------------------------------------------------------
  */
@@ -667,17 +668,42 @@ static int view_route(struct wp_stack *s, bool json, FILE *out, FILE *err)
 }
 
 /*
- * `ss -tuna`: every socket the protocol layer has hashed. Each protocol
- * prints its own table ("State Recv-Q Send-Q Local Peer"); its rows are
- * read back and printed under one header with a Netid column, so the
+ * `ss -tuna -i`: every socket the protocol layer has hashed. Each
+ * protocol prints its own table ("State Recv-Q Send-Q Local Peer", a
+ * connection's details on an indented line after it); its rows are read
+ * back and printed under one header with a Netid column, so the
  * protocols line up whatever widths they chose.
  */
+static void socket_row(char **w, const char *info, const char *netid, bool json,
+		       FILE *out)
+{
+	struct wp__json j;
+
+	if (!json) {
+		fprintf(out, "%-5s %-10s %6s %6s %-21s %s\n", netid, w[0], w[1],
+			w[2], w[3], w[4]);
+		if (info)
+			fprintf(out, "\t%s\n", info);
+		return;
+	}
+	wp__json_begin(&j, out);
+	wp__json_str(&j, "netid", netid);
+	wp__json_str(&j, "state", w[0]);
+	wp__json_u64(&j, "recv_q", strtoull(w[1], NULL, 10));
+	wp__json_u64(&j, "send_q", strtoull(w[2], NULL, 10));
+	wp__json_str(&j, "local", w[3]);
+	wp__json_str(&j, "peer", w[4]);
+	if (info)
+		wp__json_str(&j, "info", info);
+	wp__json_end(&j);
+}
+
 static int sockets_of(const struct wp_net *net, net_printer print,
 		      const char *netid, bool json, FILE *out, FILE *err)
 {
 	struct capture c;
-	char *text, *line, *save;
-	bool header = true;
+	char *text, *line, *save, *w[8];
+	bool header = true, pending = false;
 
 	if (!capture_begin(&c))
 		return no_memory(err);
@@ -687,27 +713,26 @@ static int sockets_of(const struct wp_net *net, net_printer print,
 		return no_memory(err);
 	for (line = strtok_r(text, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save), header = false) {
-		struct wp__json j;
-		char *w[8];
-
-		if (header || split_words(line, w, 8) != 5)
-			continue;
-		if (!json) {
-			fprintf(out, "%-5s %-10s %6s %6s %-21s %s\n", netid,
-				w[0], w[1], w[2], w[3], w[4]);
+		if (line[0] == '\t') { /* the details of the row before */
+			if (pending)
+				socket_row(w, line + strspn(line, "\t "), netid,
+					   json, out);
+			pending = false;
 			continue;
 		}
-		wp__json_begin(&j, out);
-		wp__json_str(&j, "netid", netid);
-		wp__json_str(&j, "state", w[0]);
-		wp__json_u64(&j, "recv_q", strtoull(w[1], NULL, 10));
-		wp__json_u64(&j, "send_q", strtoull(w[2], NULL, 10));
-		wp__json_str(&j, "local", w[3]);
-		wp__json_str(&j, "peer", w[4]);
-		wp__json_end(&j);
+		if (pending)
+			socket_row(w, NULL, netid, json, out);
+		pending = !header && split_words(line, w, 8) == 5;
 	}
+	if (pending)
+		socket_row(w, NULL, netid, json, out);
 	free(text);
 	return 0;
+}
+
+static void tcp_sockets(const struct wp_net *net, FILE *out)
+{
+	wp_tcp_print_sockets_ex(net, true, out);
 }
 
 /*
@@ -745,7 +770,10 @@ static int view_sockets(struct wp_stack *s, bool json, FILE *out, FILE *err)
 		fprintf(out, "%-5s %-10s %6s %6s %-21s %s\n", "Netid", "State",
 			"Recv-Q", "Send-Q", "Local Address:Port",
 			"Peer Address:Port");
-	ret = sockets_of(s->net, wp_udp_print_sockets, "udp", json, out, err);
+	ret = sockets_of(s->net, tcp_sockets, "tcp", json, out, err);
+	if (!ret)
+		ret = sockets_of(s->net, wp_udp_print_sockets, "udp", json, out,
+				 err);
 	if (!ret)
 		boundary_of(json, out);
 	return ret;

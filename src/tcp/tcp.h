@@ -255,8 +255,12 @@ const char *wp_tcp_state_name(int st);
 /* TCP sockets alive on net (any state, TIME_WAIT and orphans too). */
 uint32_t wp_tcp_nsocks(const struct wp_net *net);
 
-/* Sockets in the tables, `ss -t -a -n` style. */
+/* Sockets in the tables, `ss -t -a -n` style; _ex with details: each
+ * connection followed by an indented `ss -i` line (congestion control,
+ * rto, rtt/rttvar in ms, mss, cwnd, windows, bytes, retransmissions). */
 void wp_tcp_print_sockets(const struct wp_net *net, FILE *out);
+void wp_tcp_print_sockets_ex(const struct wp_net *net, bool details,
+			     FILE *out);
 
 /* --- the protocol layer's side (src/net) ---------------------------------- */
 

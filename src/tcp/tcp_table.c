@@ -571,11 +571,12 @@ static void print_ep(FILE *out, uint32_t a, uint16_t port, bool star)
 	fprintf(out, " %-21s", buf);
 }
 
-static void print_one(FILE *out, struct wp_tcp_sock *tp)
+static void print_one(FILE *out, struct wp_tcp_sock *tp, bool details)
 {
 	int st = wp_sk_state(&tp->sk);
 	uint32_t sendq =
 		atomic_load(&tp->write_seq) - atomic_load(&tp->snd_una_pub);
+	struct wp_tcp_info i;
 
 	if (st == WP_TCP_LISTEN)
 		fprintf(out, "%-10s %6u %6u", wp_tcp_state_name(st),
@@ -583,16 +584,34 @@ static void print_one(FILE *out, struct wp_tcp_sock *tp)
 			atomic_load(&tp->max_backlog));
 	else
 		fprintf(out, "%-10s %6u %6u", wp_tcp_state_name(st),
-			atomic_load(&tp->sk.sk_rmem_alloc),
-			tp->sndring ? sendq : 0);
+			wp_tcp_inq(tp), tp->sndring ? sendq : 0);
 	print_ep(out, tp->saddr, tp->sport, false);
 	print_ep(out, tp->daddr, tp->dport, st == WP_TCP_LISTEN);
 	fputc('\n', out);
+	if (!details || st == WP_TCP_LISTEN)
+		return;
+	/* ss -i: the connection's insides, on an indented line. */
+	wp_tcp_get_info(tp, &i);
+	fprintf(out,
+		"\t %s%s%s wscale:%u,%u rto:%.0f rtt:%.3f/%.3f mss:%u "
+		"cwnd:%u ssthresh:%u bytes_acked:%llu bytes_received:%llu "
+		"segs_out:%u segs_in:%u snd_wnd:%u rcv_wnd:%u unacked:%u "
+		"retrans:%u/%u lost:%u notsent:%u\n",
+		i.ca_name, (i.options & WP_TCPI_OPT_SACK) ? " sack" : "",
+		(i.options & WP_TCPI_OPT_TIMESTAMPS) ? " ts" : "", i.snd_wscale,
+		i.rcv_wscale, (double)i.rto / 1e3, (double)i.rtt / 1e3,
+		(double)i.rttvar / 1e3, i.snd_mss, i.snd_cwnd, i.snd_ssthresh,
+		(unsigned long long)i.bytes_acked,
+		(unsigned long long)i.bytes_received, i.segs_out, i.segs_in,
+		i.snd_wnd, i.rcv_wnd, i.unacked, i.retrans, i.total_retrans,
+		i.lost, i.notsent_bytes);
 }
 
-void wp_tcp_print_sockets(const struct wp_net *net, FILE *out)
+void wp_tcp_print_sockets_ex(const struct wp_net *net, bool details, FILE *out)
 {
 	struct wp_tcp_table *t = net->tcp;
+	struct wp_tcp_sock **v = NULL, **nv;
+	size_t n, cap = 0;
 
 	fprintf(out, "State      Recv-Q Send-Q Local Address:Port     "
 		     "Peer Address:Port\n");
@@ -601,14 +620,40 @@ void wp_tcp_print_sockets(const struct wp_net *net, FILE *out)
 		for (struct wp_tcp_sock *tp = t->bhash[i].head; tp;
 		     tp = tp->bnext)
 			if (wp_sk_state(&tp->sk) == WP_TCP_LISTEN)
-				print_one(out, tp);
+				print_one(out, tp, false);
 		pthread_mutex_unlock(&t->bhash[i].lock);
 	}
+	/*
+	 * Under a bucket lock only references are taken; the rows are
+	 * printed after it (a row's details take the socket lock, which a
+	 * core holds while it may want a bucket).
+	 */
 	for (uint32_t i = 0; i <= t->ehash_mask; i++) {
 		pthread_mutex_lock(&t->ehash[i].lock);
+		n = 0;
 		for (struct wp_tcp_sock *tp = t->ehash[i].head; tp;
-		     tp = tp->ehnext)
-			print_one(out, tp);
+		     tp = tp->ehnext) {
+			if (n == cap) {
+				nv = realloc(v,
+					     (cap ? cap * 2 : 16) * sizeof(*v));
+				if (!nv)
+					break; /* the rest of this bucket */
+				v = nv;
+				cap = cap ? cap * 2 : 16;
+			}
+			wp_sock_hold(&tp->sk);
+			v[n++] = tp;
+		}
 		pthread_mutex_unlock(&t->ehash[i].lock);
+		for (size_t k = 0; k < n; k++) {
+			print_one(out, v[k], details);
+			wp_sock_put(&v[k]->sk);
+		}
 	}
+	free(v);
+}
+
+void wp_tcp_print_sockets(const struct wp_net *net, FILE *out)
+{
+	wp_tcp_print_sockets_ex(net, false, out);
 }

@@ -27,6 +27,7 @@
 #include "ctl/ctl.h"
 #include "net/udp.h"
 #include "stack/stack.h"
+#include "tcp/tcp.h"
 
 struct fx {
 	char dir[64];
@@ -486,6 +487,40 @@ static void test_stat_sockets(void **state)
 	assert_int_equal(CALL(fx->path, &r, "stat", "sockets"), 0);
 	assert_null(strstr(r.out, "5353"));
 	resp_free(&r);
+}
+
+/* TCP rows: a listener, and a connection with its `ss -i` details. */
+static void test_stat_sockets_tcp(void **state)
+{
+	struct fx *fx = *state;
+	struct wp_tcp_sock *l = wp_tcp_sock_alloc(fx->s->net);
+	struct wp_tcp_sock *c = wp_tcp_sock_alloc(fx->s->net);
+	struct resp r;
+
+	assert_non_null(l);
+	assert_non_null(c);
+	assert_int_equal(wp_tcp_bind(l, 0, 8080), 0);
+	assert_int_equal(wp_tcp_listen(l, 16), 0);
+	/* Nobody answers at .9: the connection stays in SYN-SENT. */
+	assert_int_equal(wp_tcp_connect(c, (10u << 24) | 9, 80), -EINPROGRESS);
+	assert_int_equal(CALL(fx->path, &r, "stat", "sockets"), 0);
+	assert_non_null(strstr(r.out, "tcp   LISTEN"));
+	assert_non_null(strstr(r.out, "0.0.0.0:8080"));
+	assert_non_null(strstr(r.out, "tcp   SYN-SENT"));
+	assert_non_null(strstr(r.out, "10.0.0.9:80"));
+	assert_non_null(strstr(r.out, "\tcubic"));
+	assert_non_null(strstr(r.out, " cwnd:"));
+	resp_free(&r);
+	assert_int_equal(CALL(fx->path, &r, "stat", "sockets", "--json"), 0);
+	assert_non_null(strstr(r.out, "\"state\":\"LISTEN\",\"recv_q\":0,"
+				      "\"send_q\":16,"));
+	assert_non_null(strstr(r.out, "\"peer\":\"10.0.0.9:80\",\"info\":"
+				      "\"cubic"));
+	resp_free(&r);
+	wp_tcp_close(c);
+	wp_sock_put(wp_tcp_to_sk(c));
+	wp_tcp_close(l);
+	wp_sock_put(wp_tcp_to_sk(l));
 }
 
 /* --- ethtool ----------------------------------------------------------------
@@ -1348,6 +1383,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stat_views_json, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stat_sockets, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_stat_sockets_tcp, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_ethtool_coalesce, setup,
 						teardown),
