@@ -270,9 +270,42 @@ static void long_fat_path(void **state)
 	scenario(&imp, 16ull * MIB / SCALE, &o);
 }
 
+/* FIPS 180-4's examples: the hash these tests trust is SHA-256. */
+static void sha256_known_answers(void **state)
+{
+	static const uint8_t abc[32] = {
+		0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea,
+		0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
+		0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c,
+		0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad,
+	};
+	static const uint8_t two_blocks[32] = {
+		0x24, 0x8d, 0x6a, 0x61, 0xd2, 0x06, 0x38, 0xb8,
+		0xe5, 0xc0, 0x26, 0x93, 0x0c, 0x3e, 0x60, 0x39,
+		0xa3, 0x3c, 0xe4, 0x59, 0x64, 0xff, 0x21, 0x67,
+		0xf6, 0xec, 0xed, 0xd4, 0x19, 0xdb, 0x06, 0xc1,
+	};
+	const char *m =
+		"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	struct tsha256 h;
+	uint8_t d[32];
+
+	(void)state;
+	tsha256_init(&h);
+	tsha256_update(&h, "abc", 3);
+	tsha256_final(&h, d);
+	assert_memory_equal(d, abc, 32);
+	tsha256_init(&h);
+	for (size_t i = 0; m[i]; i++) /* byte by byte: chunking is free */
+		tsha256_update(&h, m + i, 1);
+	tsha256_final(&h, d);
+	assert_memory_equal(d, two_blocks, 32);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(sha256_known_answers),
 		cmocka_unit_test(clean_wire_64mb),
 		cmocka_unit_test(loss_1),
 		cmocka_unit_test(loss_5),
