@@ -92,6 +92,7 @@ static int sock_setsockopt(struct wp_socket *so, int name, const void *optval,
 
 		atomic_store_explicit(&sk->sk_rcvbuf, buf_size(v),
 				      memory_order_relaxed);
+		atomic_fetch_or(&sk->sk_userlocks, WP_SOCK_RCVBUF_LOCK);
 		return 0;
 	}
 	case SO_SNDBUF:
@@ -104,6 +105,7 @@ static int sock_setsockopt(struct wp_socket *so, int name, const void *optval,
 
 		atomic_store_explicit(&sk->sk_sndbuf, buf_size(v),
 				      memory_order_relaxed);
+		atomic_fetch_or(&sk->sk_userlocks, WP_SOCK_SNDBUF_LOCK);
 		/* More room may wake writers (Linux calls sk_write_space). */
 		sk->sk_write_space(sk);
 		return 0;

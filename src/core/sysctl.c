@@ -35,6 +35,8 @@ static const struct sysctl_def defs[] = {
 	  INT32_MAX },
 	{ "net.ipv4.tcp_wmem", F(tcp_wmem), 3, { 4096, 16384, 4194304 }, 1,
 	  INT32_MAX },
+	{ "net.ipv4.tcp_moderate_rcvbuf", F(tcp_moderate_rcvbuf), 1, { 1 }, 0,
+	  1 },
 	{ "net.core.somaxconn", F(somaxconn), 1, { 4096 }, 0, 65535 },
 	{ "net.ipv4.tcp_syn_retries", F(tcp_syn_retries), 1, { 6 }, 1, 127 },
 	{ "net.ipv4.tcp_synack_retries", F(tcp_synack_retries), 1, { 5 }, 0,

@@ -23,6 +23,7 @@ struct wp_sysctl {
 	_Atomic int32_t busy_read;            /* net.core.busy_read (usecs) */
 	_Atomic int32_t tcp_rmem[3];          /* net.ipv4.tcp_rmem: 4096 131072 6291456 */
 	_Atomic int32_t tcp_wmem[3];          /* net.ipv4.tcp_wmem: 4096 16384 4194304 */
+	_Atomic int32_t tcp_moderate_rcvbuf;  /* 1: receive buffers auto-tune */
 	_Atomic int32_t rmem_default;         /* net.core.rmem_default: 212992 */
 	_Atomic int32_t wmem_default;         /* net.core.wmem_default: 212992 */
 	_Atomic int32_t rmem_max;             /* net.core.rmem_max: 212992 */

@@ -49,6 +49,11 @@ struct wp_sock;
 struct wp_sysctl;
 struct wp_file;
 
+/* sk_userlocks: a size the application chose, which auto-tuning leaves
+ * alone (Linux SOCK_RCVBUF_LOCK, SOCK_SNDBUF_LOCK). */
+#define WP_SOCK_SNDBUF_LOCK 1u
+#define WP_SOCK_RCVBUF_LOCK 2u
+
 /* sk_state values: Linux include/net/tcp_states.h, for every socket type. */
 enum wp_sk_state {
 	WP_TCP_ESTABLISHED = 1,
@@ -123,6 +128,7 @@ struct wp_sock {
 	_Atomic int sk_err;		/* pending error, positive errno */
 	_Atomic int sk_rcvbuf;		/* bytes; SO_RCVBUF */
 	_Atomic int sk_sndbuf;		/* bytes; SO_SNDBUF */
+	_Atomic uint8_t sk_userlocks;	/* WP_SOCK_*_LOCK: set by the user */
 	_Atomic uint32_t sk_wmem_alloc; /* bytes charged by transmit */
 	struct wp_file *sk_file;	/* NULL once orphaned */
 	uint32_t sk_flags;		/* 1 << enum wp_sock_flag; lock */

@@ -116,6 +116,7 @@ struct wp_tcp_sock *wp__tcp_sock_child(struct wp_tcp_sock *l)
 		return NULL;
 	atomic_store(&c->sk.sk_rcvbuf, atomic_load(&l->sk.sk_rcvbuf));
 	atomic_store(&c->sk.sk_sndbuf, atomic_load(&l->sk.sk_sndbuf));
+	atomic_store(&c->sk.sk_userlocks, atomic_load(&l->sk.sk_userlocks));
 	atomic_store(&c->nodelay, atomic_load(&l->nodelay));
 	atomic_store(&c->keepalive, atomic_load(&l->keepalive));
 	atomic_store(&c->keepidle, atomic_load(&l->keepidle));
@@ -723,6 +724,7 @@ int wp_tcp_set_sndbuf(struct wp_tcp_sock *tp, int bytes)
 	if (v < 0)
 		return v;
 	atomic_store(&tp->sk.sk_sndbuf, v);
+	atomic_fetch_or(&tp->sk.sk_userlocks, WP_SOCK_SNDBUF_LOCK);
 	return 0;
 }
 
@@ -734,6 +736,7 @@ int wp_tcp_set_rcvbuf(struct wp_tcp_sock *tp, int bytes)
 	if (v < 0)
 		return v;
 	atomic_store(&tp->sk.sk_rcvbuf, v);
+	atomic_fetch_or(&tp->sk.sk_userlocks, WP_SOCK_RCVBUF_LOCK);
 	return 0;
 }
 

@@ -219,6 +219,13 @@ struct wp_tcp_sock {
 	uint32_t advmss;	/* the MSS we announce */
 	uint32_t rcv_mss;	/* estimate of the peer's segment size */
 	uint32_t scaling_ratio; /* payload per truesize, x/256 */
+	/* Receive-buffer auto-tuning: what the application read in the
+	 * last round trip (Linux rcvq_space). */
+	struct {
+		uint64_t time; /* 0: not measuring yet */
+		uint32_t seq;  /* copied_seq then */
+		uint32_t space;
+	} rcvq_space;
 	struct tcp_rx_opt rx_opt;
 	uint32_t ts_off; /* our TSval offset (RFC 7323 7.1) */
 	/* RTT (RFC 6298), ns */

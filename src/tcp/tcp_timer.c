@@ -504,6 +504,50 @@ static void core_abort(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
 		wp__tcp_done(tc, tp);
 }
 
+/*
+ * tcp_rcv_space_adjust (dynamic right-sizing): once a round trip, see
+ * how much the application read. When it reads more than last time,
+ * grow sk_rcvbuf (toward tcp_rmem[2]) so the window can cover about two
+ * round trips of what it reads: a fast reader on a long path is not held
+ * to the default buffer. Not when the application set SO_RCVBUF.
+ */
+static void rcv_space_adjust(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
+{
+	struct wp_sock *sk = &tp->sk;
+	uint32_t seq = atomic_load(&tp->copied_seq), copied;
+	uint64_t now = tc->pc->now, rcvwin, rcvbuf;
+
+	if (!tp->rcvq_space.time) {
+		tp->rcvq_space.space = 10 * tp->advmss;
+		goto measure;
+	}
+	if (!tp->srtt || now - tp->rcvq_space.time < tp->srtt)
+		return;
+	copied = seq - tp->rcvq_space.seq;
+	if (copied <= tp->rcvq_space.space)
+		goto measure;
+	if (TCP_SYSCTL(tp->net, tcp_moderate_rcvbuf, 1) &&
+	    !(atomic_load(&sk->sk_userlocks) & WP_SOCK_RCVBUF_LOCK)) {
+		/* Linux: two round trips of reading, room for 16 more
+		 * segments, and twice the growth again if it is growing. */
+		rcvwin = 2 * (uint64_t)copied + 16 * (uint64_t)tp->advmss;
+		rcvwin += 2 * (rcvwin * (copied - tp->rcvq_space.space) /
+			       tp->rcvq_space.space);
+		rcvbuf = (rcvwin << 8) /
+			 (tp->scaling_ratio ? tp->scaling_ratio : 1);
+		if (rcvbuf >
+		    (uint64_t)TCP_SYSCTL(tp->net, tcp_rmem[2], 6291456))
+			rcvbuf = (uint64_t)TCP_SYSCTL(tp->net, tcp_rmem[2],
+						      6291456);
+		if (rcvbuf > (uint64_t)atomic_load(&sk->sk_rcvbuf))
+			atomic_store(&sk->sk_rcvbuf, (int)rcvbuf);
+	}
+	tp->rcvq_space.space = copied;
+measure:
+	tp->rcvq_space.seq = seq;
+	tp->rcvq_space.time = now ? now : 1;
+}
+
 static void handle_requests(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
 			    uint32_t req)
 {
@@ -528,6 +572,7 @@ static void handle_requests(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
 	if (req & TCP_REQ_OUTPUT)
 		wp__tcp_write_xmit(tc, tp);
 	if (req & TCP_REQ_RCVSPACE) {
+		rcv_space_adjust(tc, tp);
 		/* tcp_cleanup_rbuf: tell the peer when the window we can
 		 * offer has grown a lot since we last spoke (at least
 		 * doubled, or reopened from below one segment). */

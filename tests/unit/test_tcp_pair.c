@@ -121,8 +121,7 @@ static void bulk(const struct wp_pair_impairments *imp, uint64_t bytes,
 	tconnect(&t, 5001, &c, &s, NULL);
 	tstream_init(&st[0], c, s, bytes, 11);
 	tstream_init(&st[1], s, c, bytes, 22);
-	pump_until_done(&t, st, 2, 600 * WP_NSEC_PER_SEC,
-			WP_NSEC_PER_MSEC);
+	pump_until_done(&t, st, 2, 600 * WP_NSEC_PER_SEC, WP_NSEC_PER_MSEC);
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(st[i].rcvd, bytes);
 		assert_true(st[i].h_rx == st[i].h_tx);
@@ -225,6 +224,71 @@ static void same_seed_same_run(void **state)
 	assert_memory_equal(&m1, &m2, sizeof(m1));
 }
 
+/*
+ * One direction over a 50 ms, 1 Gbit/s path, the reader reading all it
+ * can: returns the virtual time it took and the receiver's final
+ * sk_rcvbuf. moderate: net.ipv4.tcp_moderate_rcvbuf; lock: the reader
+ * set SO_RCVBUF itself (its size then stays).
+ */
+static uint64_t long_path(bool moderate, bool lock, int *rcvbuf)
+{
+	struct wp_pair_impairments imp;
+	struct wp_tcp_sock *c, *s;
+	struct tstream st;
+	struct tpair t;
+	uint64_t t0;
+
+	wp_pair_impairments_default(&imp);
+	imp.a_to_b.delay_ns = 25 * WP_NSEC_PER_MSEC;
+	imp.a_to_b.rate_bps = 1000000000;
+	imp.a_to_b.limit = 8192;
+	imp.b_to_a = imp.a_to_b;
+	tpair_up(&t, &imp);
+	short_times(&t);
+	tsysctl(&t, "net.ipv4.tcp_wmem", "4096 4194304 4194304");
+	tsysctl(&t, "net.ipv4.tcp_moderate_rcvbuf", moderate ? "1" : "0");
+	tconnect(&t, 5002, &c, &s, NULL);
+	if (lock)
+		assert_int_equal(wp_tcp_set_rcvbuf(s, 65536), 0);
+	tstream_init(&st, c, s, 16u << 20, 5);
+	t0 = tnow(&t);
+	pump_until_done(&t, &st, 1, 600 * WP_NSEC_PER_SEC, WP_NSEC_PER_MSEC);
+	assert_int_equal(st.rcvd, 16u << 20);
+	assert_true(st.h_rx == st.h_tx);
+	t0 = tnow(&t) - t0;
+	*rcvbuf = atomic_load(&s->sk.sk_rcvbuf);
+	tclose(c);
+	tclose(s);
+	trun(&t, 5 * WP_NSEC_PER_SEC);
+	tpair_down(&t);
+	return t0;
+}
+
+/*
+ * Receive-buffer auto-tuning: a reader that keeps up on a long path gets
+ * a buffer (and so a window) that grows toward tcp_rmem[2], and the
+ * transfer is that much faster; without it, or with SO_RCVBUF set, the
+ * buffer stays where it was.
+ */
+static void receive_buffer_autotuning(void **state)
+{
+	int tuned, fixed, locked;
+	uint64_t t_tuned = long_path(true, false, &tuned);
+	uint64_t t_fixed = long_path(false, false, &fixed);
+
+	(void)state;
+	long_path(true, true, &locked);
+	print_message("16 MiB over 50 ms: %.2f s with auto-tuning (rcvbuf "
+		      "%d), %.2f s without (rcvbuf %d)\n",
+		      (double)t_tuned / 1e9, tuned, (double)t_fixed / 1e9,
+		      fixed);
+	assert_int_equal(fixed, 131072);
+	assert_int_equal(locked, 2 * 65536);
+	assert_true(tuned > 4 * fixed);
+	assert_true(tuned <= 6291456);
+	assert_true(t_tuned * 2 < t_fixed);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +298,7 @@ int main(void)
 		cmocka_unit_test(megabytes_under_every_impairment),
 		cmocka_unit_test(heavy_loss_ten_percent),
 		cmocka_unit_test(same_seed_same_run),
+		cmocka_unit_test(receive_buffer_autotuning),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
