@@ -52,10 +52,11 @@ static bool stream_writeable(const struct wp_tcp_sock *tp)
 	uint32_t used =
 		atomic_load_explicit(&t->write_seq, memory_order_relaxed) -
 		atomic_load_explicit(&t->snd_una_pub, memory_order_acquire);
+	uint32_t size = __atomic_load_n(&t->snd_size, __ATOMIC_ACQUIRE);
 
 	if (!tp->sndring)
 		return false;
-	return tp->snd_size - used >= used / 2 && used < tp->snd_size;
+	return size - used >= used / 2 && used < size;
 }
 
 static void tcp_write_space(struct wp_sock *sk)
@@ -132,19 +133,65 @@ struct wp_tcp_sock *wp__tcp_sock_child(struct wp_tcp_sock *l)
 	return c;
 }
 
+#define SND_RING_MIN 1024u
+
 int wp__tcp_alloc_ring(struct wp_tcp_sock *tp)
 {
-	uint32_t size = (uint32_t)atomic_load(&tp->sk.sk_sndbuf);
+	uint32_t want = (uint32_t)atomic_load(&tp->sk.sk_sndbuf);
+	uint32_t size = SND_RING_MIN;
 
 	if (tp->sndring)
 		return 0;
-	if (size < 2 * TCP_MSS_DEFAULT)
-		size = 2 * TCP_MSS_DEFAULT;
+	while (size <= want / 2)
+		size *= 2;
 	tp->sndring = malloc(size);
 	if (!tp->sndring)
 		return -ENOMEM;
-	tp->snd_size = size;
+	__atomic_store_n(&tp->snd_size, size, __ATOMIC_RELEASE);
 	return 0;
+}
+
+/* Copy [from, to) of the stream from one ring to another. */
+static void ring_move(uint8_t *dst, uint32_t dsize, const uint8_t *src,
+		      uint32_t ssize, uint32_t base, uint32_t from, uint32_t to)
+{
+	while (from != to) {
+		uint32_t so = (from - base) % ssize, d = (from - base) % dsize;
+		uint32_t n = umin32(umin32(to - from, ssize - so), dsize - d);
+
+		memcpy(dst + d, src + so, n);
+		from += n;
+	}
+}
+
+void wp__tcp_sndbuf_expand(struct wp_tcp_sock *tp)
+{
+	uint32_t max = (uint32_t)TCP_SYSCTL(tp->net, tcp_wmem[2], 4194304);
+	uint64_t want = 2 * (uint64_t)tp->cwnd;
+	uint32_t size = tp->snd_size, nsize = size;
+	uint8_t *ring, *old;
+
+	if (!tp->sndring || want <= size ||
+	    (atomic_load(&tp->sk.sk_userlocks) & WP_SOCK_SNDBUF_LOCK))
+		return;
+	while (nsize < want && nsize <= max / 2)
+		nsize *= 2;
+	if (nsize == size)
+		return;
+	ring = malloc(nsize);
+	if (!ring)
+		return; /* the ring we have still works */
+	/* The writer copies into the ring only under send_lock; the core
+	 * (this thread) is the only reader. */
+	pthread_mutex_lock(&tp->send_lock);
+	ring_move(ring, nsize, tp->sndring, size, tp->snd_base, tp->snd_una,
+		  atomic_load_explicit(&tp->write_seq, memory_order_relaxed));
+	old = tp->sndring;
+	tp->sndring = ring;
+	__atomic_store_n(&tp->snd_size, nsize, __ATOMIC_RELEASE);
+	atomic_store(&tp->sk.sk_sndbuf, (int)nsize);
+	pthread_mutex_unlock(&tp->send_lock);
+	free(old);
 }
 
 /* --- bind, listen, accept

@@ -821,8 +821,10 @@ static int tcp_ack(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
 			wp__tcp_arm_rto(tc, tp);
 		}
 		ack_update_window(tp, th, seq);
-		if (tp->sndring)
+		if (tp->sndring) {
+			wp__tcp_sndbuf_expand(tp);
 			tp->sk.sk_write_space(&tp->sk);
+		}
 		if (fin_covered)
 			fin_acked(tc, tp);
 		return 0;

@@ -412,8 +412,14 @@ void wp__tcp_purge(struct wp_tcp_sock *tp);
 
 /* A child of a listener (SYN received): its settings, one reference. */
 struct wp_tcp_sock *wp__tcp_sock_child(struct wp_tcp_sock *listener);
-/* The send ring, sized from sk_sndbuf. 0 or -ENOMEM. */
+/* The send ring, sized from sk_sndbuf (rounded down to a power of two,
+ * so that seq - snd_base maps to the same offset across the 2^32 wrap of
+ * sequence numbers). 0 or -ENOMEM. */
 int wp__tcp_alloc_ring(struct wp_tcp_sock *tp);
+/* tcp_sndbuf_expand, on the owning core after an ACK: a ring smaller
+ * than two congestion windows grows (doubling, up to tcp_wmem[2]) unless
+ * SO_SNDBUF fixed it. */
+void wp__tcp_sndbuf_expand(struct wp_tcp_sock *tp);
 
 /* --- output (tcp_output.c)
  * ---------------------------------------------------- */

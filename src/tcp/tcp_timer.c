@@ -510,12 +510,18 @@ static void core_abort(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
  * grow sk_rcvbuf (toward tcp_rmem[2]) so the window can cover about two
  * round trips of what it reads: a fast reader on a long path is not held
  * to the default buffer. Not when the application set SO_RCVBUF.
+ *
+ * Received data stays in the NIC's buffers until read, so a window is a
+ * promise of pool buffers: no socket grows past a quarter of its core's
+ * pool (the rest is the RX ring's and everyone else's). A bigger ring
+ * (ethtool -G) brings a bigger pool, and room for bigger windows.
  */
 static void rcv_space_adjust(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
 {
 	struct wp_sock *sk = &tp->sk;
 	uint32_t seq = atomic_load(&tp->copied_seq), copied;
-	uint64_t now = tc->pc->now, rcvwin, rcvbuf;
+	uint64_t now = tc->pc->now, rcvwin, rcvbuf, pool_cap;
+	struct wp_pool_stats ps;
 
 	if (!tp->rcvq_space.time) {
 		tp->rcvq_space.space = 10 * tp->advmss;
@@ -539,6 +545,12 @@ static void rcv_space_adjust(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
 		    (uint64_t)TCP_SYSCTL(tp->net, tcp_rmem[2], 6291456))
 			rcvbuf = (uint64_t)TCP_SYSCTL(tp->net, tcp_rmem[2],
 						      6291456);
+		wp_pool_get_stats(wp__net_pool(tc->pc), &ps);
+		pool_cap = (uint64_t)ps.bufs_total / 4 *
+			   (wp_pool_buf_size(wp__net_pool(tc->pc)) +
+			    sizeof(struct wp_skb));
+		if (rcvbuf > pool_cap)
+			rcvbuf = pool_cap;
 		if (rcvbuf > (uint64_t)atomic_load(&sk->sk_rcvbuf))
 			atomic_store(&sk->sk_rcvbuf, (int)rcvbuf);
 	}

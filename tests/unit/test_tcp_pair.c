@@ -144,12 +144,19 @@ static void bulk(const struct wp_pair_impairments *imp, uint64_t bytes,
 	tpair_down(&t);
 }
 
+/* A clean 10 Gbit/s wire (an unpaced one delivers a whole window in one
+ * instant, more than the receiver's RX ring holds). */
 static void megabytes_both_ways_clean_wire(void **state)
 {
+	struct wp_pair_impairments imp;
 	struct wp_net_mib m;
 
 	(void)state;
-	bulk(NULL, 4u << 20, NULL, &m, NULL);
+	wp_pair_impairments_default(&imp);
+	imp.a_to_b.rate_bps = 10000000000ull;
+	imp.a_to_b.limit = 8192;
+	imp.b_to_a = imp.a_to_b;
+	bulk(&imp, 4u << 20, NULL, &m, NULL);
 	assert_int_equal(m.TcpRetransSegs, 0);
 	assert_true(m.TCPHPHits > 0);
 }
@@ -230,7 +237,13 @@ static void same_seed_same_run(void **state)
  * sk_rcvbuf. moderate: net.ipv4.tcp_moderate_rcvbuf; lock: the reader
  * set SO_RCVBUF itself (its size then stays).
  */
-static uint64_t long_path(bool moderate, bool lock, int *rcvbuf)
+struct path_run {
+	bool moderate, lock_rcv, lock_snd;
+	const char *wmem;
+	int rcvbuf, sndbuf; /* at the end */
+};
+
+static uint64_t long_path(struct path_run *r)
 {
 	struct wp_pair_impairments imp;
 	struct wp_tcp_sock *c, *s;
@@ -245,18 +258,21 @@ static uint64_t long_path(bool moderate, bool lock, int *rcvbuf)
 	imp.b_to_a = imp.a_to_b;
 	tpair_up(&t, &imp);
 	short_times(&t);
-	tsysctl(&t, "net.ipv4.tcp_wmem", "4096 4194304 4194304");
-	tsysctl(&t, "net.ipv4.tcp_moderate_rcvbuf", moderate ? "1" : "0");
+	tsysctl(&t, "net.ipv4.tcp_wmem", r->wmem);
+	tsysctl(&t, "net.ipv4.tcp_moderate_rcvbuf", r->moderate ? "1" : "0");
 	tconnect(&t, 5002, &c, &s, NULL);
-	if (lock)
+	if (r->lock_rcv)
 		assert_int_equal(wp_tcp_set_rcvbuf(s, 65536), 0);
+	if (r->lock_snd)
+		assert_int_equal(wp_tcp_set_sndbuf(c, 32768), 0);
 	tstream_init(&st, c, s, 16u << 20, 5);
 	t0 = tnow(&t);
 	pump_until_done(&t, &st, 1, 600 * WP_NSEC_PER_SEC, WP_NSEC_PER_MSEC);
 	assert_int_equal(st.rcvd, 16u << 20);
 	assert_true(st.h_rx == st.h_tx);
 	t0 = tnow(&t) - t0;
-	*rcvbuf = atomic_load(&s->sk.sk_rcvbuf);
+	r->rcvbuf = atomic_load(&s->sk.sk_rcvbuf);
+	r->sndbuf = atomic_load(&c->sk.sk_sndbuf);
 	tclose(c);
 	tclose(s);
 	trun(&t, 5 * WP_NSEC_PER_SEC);
@@ -272,21 +288,50 @@ static uint64_t long_path(bool moderate, bool lock, int *rcvbuf)
  */
 static void receive_buffer_autotuning(void **state)
 {
-	int tuned, fixed, locked;
-	uint64_t t_tuned = long_path(true, false, &tuned);
-	uint64_t t_fixed = long_path(false, false, &fixed);
+	const char *big = "4096 4194304 4194304";
+	struct path_run tuned = { .moderate = true, .wmem = big };
+	struct path_run fixed = { .moderate = false, .wmem = big };
+	struct path_run locked = { .moderate = true,
+				   .lock_rcv = true,
+				   .wmem = big };
+	uint64_t t_tuned = long_path(&tuned), t_fixed = long_path(&fixed);
 
 	(void)state;
-	long_path(true, true, &locked);
+	long_path(&locked);
 	print_message("16 MiB over 50 ms: %.2f s with auto-tuning (rcvbuf "
 		      "%d), %.2f s without (rcvbuf %d)\n",
-		      (double)t_tuned / 1e9, tuned, (double)t_fixed / 1e9,
-		      fixed);
-	assert_int_equal(fixed, 131072);
-	assert_int_equal(locked, 2 * 65536);
-	assert_true(tuned > 4 * fixed);
-	assert_true(tuned <= 6291456);
+		      (double)t_tuned / 1e9, tuned.rcvbuf,
+		      (double)t_fixed / 1e9, fixed.rcvbuf);
+	assert_int_equal(fixed.rcvbuf, 131072);
+	assert_int_equal(locked.rcvbuf, 2 * 65536);
+	assert_true(tuned.rcvbuf > 4 * fixed.rcvbuf);
+	assert_true(tuned.rcvbuf <= 6291456);
 	assert_true(t_tuned * 2 < t_fixed);
+}
+
+/*
+ * The send side (tcp_sndbuf_expand): from tcp_wmem's default of 16 KiB,
+ * the send buffer doubles while it is smaller than two congestion
+ * windows, up to tcp_wmem[2]; SO_SNDBUF fixes it.
+ */
+static void send_buffer_expands(void **state)
+{
+	const char *dflt = "4096 16384 4194304";
+	struct path_run grown = { .moderate = true, .wmem = dflt };
+	struct path_run locked = { .moderate = true,
+				   .lock_snd = true,
+				   .wmem = dflt };
+	uint64_t t_grown = long_path(&grown), t_locked = long_path(&locked);
+
+	(void)state;
+	print_message("16 MiB over 50 ms from a 16 KiB send buffer: %.2f s "
+		      "(sndbuf grew to %d); %.2f s with SO_SNDBUF (%d)\n",
+		      (double)t_grown / 1e9, grown.sndbuf,
+		      (double)t_locked / 1e9, locked.sndbuf);
+	assert_true(grown.sndbuf > 16 * 16384);
+	assert_true(grown.sndbuf <= 4194304);
+	assert_int_equal(locked.sndbuf, 2 * 32768);
+	assert_true(t_grown * 4 < t_locked);
 }
 
 int main(void)
@@ -299,6 +344,7 @@ int main(void)
 		cmocka_unit_test(heavy_loss_ten_percent),
 		cmocka_unit_test(same_seed_same_run),
 		cmocka_unit_test(receive_buffer_autotuning),
+		cmocka_unit_test(send_buffer_expands),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
