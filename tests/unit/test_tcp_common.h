@@ -27,6 +27,8 @@
 #include "tcp/tcp_priv.h"
 #include "wirepath/pair.h"
 
+#include "test_sha256.h"
+
 #define TA_IP ((10u << 24) | 1)
 #define TB_IP ((10u << 24) | 2)
 
@@ -112,7 +114,8 @@ static inline void tmib(const struct wp_stack *s, struct wp_net_mib *m)
 	wp_net_mib_sum(s->net, m);
 }
 
-/* --- data --------------------------------------------------------------------- */
+/* --- data
+ * --------------------------------------------------------------------- */
 
 /* Byte i of the stream seeded `seed`: a cheap function of both. */
 static inline uint8_t tbyte(uint64_t seed, uint64_t i)
@@ -125,26 +128,19 @@ static inline uint8_t tbyte(uint64_t seed, uint64_t i)
 	return (uint8_t)(x >> ((i & 7) * 8));
 }
 
-/* FNV-1a over a buffer, chained. */
-static inline uint64_t tfnv(uint64_t h, const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-#define TFNV_INIT 0xcbf29ce484222325ULL
-
-/* One direction of a stream transfer driven by the test. */
+/*
+ * One direction of a stream transfer driven by the test: the writer sends
+ * tbyte(seed, 0..total) as fast as the send buffer takes it; the reader
+ * checks every byte against the generator as it reads, and both sides
+ * keep a SHA-256 of what they sent and read (tstream_check compares).
+ */
 struct tstream {
 	struct wp_tcp_sock *tx, *rx;
 	uint64_t seed;
 	uint64_t total;
 	uint64_t sent, rcvd;
-	uint64_t h_tx, h_rx;
-	bool tx_shut;
+	struct tsha256 h_tx, h_rx;
+	bool tx_shut, bad_byte;
 };
 
 static inline void tstream_init(struct tstream *st, struct wp_tcp_sock *tx,
@@ -156,16 +152,21 @@ static inline void tstream_init(struct tstream *st, struct wp_tcp_sock *tx,
 	st->rx = rx;
 	st->total = total;
 	st->seed = seed;
-	st->h_tx = TFNV_INIT;
-	st->h_rx = TFNV_INIT;
+	tsha256_init(&st->h_tx);
+	tsha256_init(&st->h_rx);
 }
 
-/* Write as much as the ring takes and read everything there is. */
+/*
+ * Write as much as the send buffer takes and read everything there is.
+ * Bytes are generated only when it has room (tcp_poll's EPOLLOUT): most
+ * steps of a lossy run find it full.
+ */
 static inline void tstream_pump(struct tstream *st, bool shut_when_done)
 {
-	uint8_t buf[16384];
+	static uint8_t buf[65536];
 
-	while (st->sent < st->total) {
+	while (st->sent < st->total &&
+	       (wp_tcp_poll(&st->tx->sk) & WP_EPOLLOUT)) {
 		size_t n = st->total - st->sent < sizeof(buf)
 				   ? (size_t)(st->total - st->sent)
 				   : sizeof(buf);
@@ -177,7 +178,7 @@ static inline void tstream_pump(struct tstream *st, bool shut_when_done)
 		if (w == -EAGAIN)
 			break;
 		assert_true(w > 0);
-		st->h_tx = tfnv(st->h_tx, buf, (size_t)w);
+		tsha256_update(&st->h_tx, buf, (size_t)w);
 		st->sent += (uint64_t)w;
 	}
 	if (shut_when_done && st->sent == st->total && !st->tx_shut) {
@@ -189,12 +190,28 @@ static inline void tstream_pump(struct tstream *st, bool shut_when_done)
 
 		if (r <= 0)
 			break;
-		st->h_rx = tfnv(st->h_rx, buf, (size_t)r);
+		for (ssize_t i = 0; i < r; i++)
+			if (buf[i] != tbyte(st->seed, st->rcvd + (uint64_t)i))
+				st->bad_byte = true;
+		tsha256_update(&st->h_rx, buf, (size_t)r);
 		st->rcvd += (uint64_t)r;
 	}
 }
 
-/* --- connections --------------------------------------------------------------- */
+/* All of it arrived, every byte right, SHA-256 of sent == of read. */
+static inline void tstream_check(struct tstream *st)
+{
+	uint8_t dt[32], dr[32];
+
+	assert_int_equal(st->rcvd, st->total);
+	assert_false(st->bad_byte);
+	tsha256_final(&st->h_tx, dt);
+	tsha256_final(&st->h_rx, dr);
+	assert_memory_equal(dt, dr, sizeof(dt));
+}
+
+/* --- connections
+ * --------------------------------------------------------------- */
 
 /* A listener on B:port, a connection from A; both ends established. */
 static inline void tconnect(struct tpair *t, uint16_t port,

@@ -14,7 +14,6 @@
  * checks, not the volume.
  */
 #include "test_tcp_common.h"
-#include "test_sha256.h"
 
 #include <inttypes.h>
 
@@ -31,52 +30,6 @@
 
 #define MIB (1u << 20)
 
-struct stream {
-	struct wp_tcp_sock *tx, *rx;
-	uint64_t seed, total, sent, rcvd;
-	struct tsha256 h_tx, h_rx;
-	bool shut, bad_byte;
-};
-
-static void pump(struct stream *st)
-{
-	static uint8_t buf[65536];
-
-	/* Generate only when the send buffer has room (tcp_poll's
-	 * EPOLLOUT): most steps of a lossy run find it full. */
-	while (st->sent < st->total &&
-	       (wp_tcp_poll(&st->tx->sk) & WP_EPOLLOUT)) {
-		size_t n = st->total - st->sent < sizeof(buf)
-				   ? (size_t)(st->total - st->sent)
-				   : sizeof(buf);
-		ssize_t w;
-
-		for (size_t i = 0; i < n; i++)
-			buf[i] = tbyte(st->seed, st->sent + i);
-		w = wp_tcp_sendmsg(st->tx, buf, n);
-		if (w == -EAGAIN)
-			break;
-		assert_true(w > 0);
-		tsha256_update(&st->h_tx, buf, (size_t)w);
-		st->sent += (uint64_t)w;
-	}
-	if (st->sent == st->total && !st->shut) {
-		assert_int_equal(wp_tcp_shutdown(st->tx, WP_SHUT_WR), 0);
-		st->shut = true;
-	}
-	for (;;) {
-		ssize_t r = wp_tcp_recvmsg(st->rx, buf, sizeof(buf), 0);
-
-		if (r <= 0)
-			break;
-		for (ssize_t i = 0; i < r; i++)
-			if (buf[i] != tbyte(st->seed, st->rcvd + (uint64_t)i))
-				st->bad_byte = true;
-		tsha256_update(&st->h_rx, buf, (size_t)r);
-		st->rcvd += (uint64_t)r;
-	}
-}
-
 struct outcome {
 	struct wp_net_mib a, b;
 	struct wp_pair_stats ab, ba;
@@ -88,7 +41,7 @@ static void scenario(const struct wp_pair_impairments *imp, uint64_t bytes,
 		     struct outcome *o)
 {
 	struct wp_tcp_sock *c, *s;
-	struct stream st[2];
+	struct tstream st[2];
 	struct tpair t;
 	uint64_t t0, end;
 
@@ -97,34 +50,18 @@ static void scenario(const struct wp_pair_impairments *imp, uint64_t bytes,
 	tsysctl(&t, "net.ipv4.tcp_wmem", "4096 1048576 4194304");
 	tsysctl(&t, "net.ipv4.tcp_rmem", "4096 1048576 6291456");
 	tconnect(&t, 5201, &c, &s, NULL);
-	memset(st, 0, sizeof(st));
-	st[0] = (struct stream){
-		.tx = c, .rx = s, .seed = 101, .total = bytes
-	};
-	st[1] = (struct stream){
-		.tx = s, .rx = c, .seed = 202, .total = bytes
-	};
-	for (int i = 0; i < 2; i++) {
-		tsha256_init(&st[i].h_tx);
-		tsha256_init(&st[i].h_rx);
-	}
+	tstream_init(&st[0], c, s, bytes, 101);
+	tstream_init(&st[1], s, c, bytes, 202);
 	t0 = tnow(&t);
 	end = t0 + 3600 * WP_NSEC_PER_SEC;
 	while ((st[0].rcvd < bytes || st[1].rcvd < bytes) && tnow(&t) < end) {
-		pump(&st[0]);
-		pump(&st[1]);
+		tstream_pump(&st[0], true);
+		tstream_pump(&st[1], true);
 		trun(&t, WP_NSEC_PER_MSEC);
 	}
 	o->ns = tnow(&t) - t0;
-	for (int i = 0; i < 2; i++) {
-		uint8_t dt[32], dr[32];
-
-		assert_int_equal(st[i].rcvd, bytes);
-		assert_false(st[i].bad_byte);
-		tsha256_final(&st[i].h_tx, dt);
-		tsha256_final(&st[i].h_rx, dr);
-		assert_memory_equal(dt, dr, sizeof(dt));
-	}
+	tstream_check(&st[0]);
+	tstream_check(&st[1]);
 	/* The ends of both streams, then an orderly close. */
 	trun(&t, WP_NSEC_PER_SEC);
 	{
