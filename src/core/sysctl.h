@@ -43,6 +43,8 @@ struct wp_sysctl {
 	_Atomic int32_t tcp_timestamps;       /* 1 */
 	_Atomic int32_t tcp_window_scaling;   /* 1 */
 	_Atomic int32_t tcp_sack;             /* 1 */
+	_Atomic int32_t tcp_reordering;       /* 3: initial DupThresh */
+	_Atomic int32_t tcp_max_reordering;   /* 300 */
 	_Atomic int32_t tcp_max_tw_buckets;   /* 65536 */
 	_Atomic int32_t tcp_rto_min_us;       /* 200000 */
 	_Atomic int32_t tcp_msl_ms;           /* 30000: TIME_WAIT is 2 * MSL */

@@ -167,6 +167,10 @@ struct wp_net_mib {
 		TCPKeepAlive, TCPWinProbe, TCPBacklogCoalesce, TCPBacklogDrop,
 		TCPOrigDataSent, TCPDelivered, TCPSynRetrans, TCPTimeWaitOverflow,
 		TCPACKSkippedSeq, TCPRcvCoalesce, OutOfWindowIcmps;
+	/* TcpExt of the SACK sender (src/tcp/tcp_sack.c) */
+	uint64_t TCPSACKReorder, TCPLostRetransmit, TCPDSACKOfoRecv,
+		TCPDSACKIgnoredOld, TCPDSACKIgnoredNoUndo, TCPDSACKRecvSegs,
+		TCPDSACKIgnoredDubious;
 };
 
 /*

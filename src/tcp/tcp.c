@@ -26,6 +26,7 @@ static void tcp_free(struct wp_sock *sk)
 
 	wp__tcp_purge(tp);
 	free(tp->sndring);
+	wp__tcp_sb_free(tp);
 	pthread_mutex_destroy(&tp->send_lock);
 	pthread_mutex_destroy(&tp->recv_lock);
 	atomic_fetch_sub(&tp->net->tcp->nsocks, 1);
@@ -148,6 +149,12 @@ int wp__tcp_alloc_ring(struct wp_tcp_sock *tp)
 	if (!tp->sndring)
 		return -ENOMEM;
 	__atomic_store_n(&tp->snd_size, size, __ATOMIC_RELEASE);
+	/* The scoreboard of what is in flight, sized from the ring. */
+	if (wp__tcp_sb_alloc(tp)) {
+		free(tp->sndring);
+		tp->sndring = NULL;
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -192,6 +199,9 @@ void wp__tcp_sndbuf_expand(struct wp_tcp_sock *tp)
 	atomic_store(&tp->sk.sk_sndbuf, (int)nsize);
 	pthread_mutex_unlock(&tp->send_lock);
 	free(old);
+	/* Room for the segments a bigger window puts in flight (if that
+	 * fails, the scoreboard it has still bounds them). */
+	wp__tcp_sb_grow(tp);
 }
 
 /* --- bind, listen, accept
@@ -333,6 +343,7 @@ int wp_tcp_connect(struct wp_tcp_sock *tp, uint32_t addr, uint16_t port)
 	if (ret) {
 		free(tp->sndring);
 		tp->sndring = NULL;
+		wp__tcp_sb_free(tp);
 		tp->daddr = 0;
 		tp->dport = 0;
 		return ret;

@@ -218,7 +218,10 @@ struct wp_tcp_info {
 	uint32_t rto, ato; /* us */
 	uint32_t snd_mss, rcv_mss;
 	uint32_t unacked; /* segments in flight */
-	uint32_t lost, retrans, total_retrans;
+	uint32_t sacked;  /* of those, SACKed */
+	uint32_t lost;	  /* of those, presumed lost */
+	uint32_t retrans; /* retransmissions in flight */
+	uint32_t total_retrans;
 	uint32_t rtt, rttvar;		 /* us */
 	uint32_t snd_ssthresh, snd_cwnd; /* segments */
 	uint32_t snd_wnd, rcv_wnd;	 /* bytes, as last sent / received */

@@ -141,8 +141,11 @@ void wp__tcp_update_info(struct wp_tcp_sock *tp)
 	i->snd_mss = tp->mss_cache;
 	i->rcv_mss = tp->rcv_mss;
 	i->unacked = (tp->snd_max - tp->snd_una + mss - 1) / mss;
-	i->lost = tp->lost_out;
+	i->sacked = tp->sb.sacked_segs;
+	i->lost = tp->sb.lost_segs;
+	i->retrans = tp->sb.retrans_segs;
 	i->total_retrans = tp->total_retrans;
+	i->reordering = tp->reordering;
 	i->rtt = (uint32_t)(tp->srtt / WP_NSEC_PER_USEC);
 	i->rttvar = (uint32_t)(tp->rttvar / WP_NSEC_PER_USEC);
 	i->snd_ssthresh = tp->ssthresh / mss;
@@ -304,6 +307,8 @@ static void init_transfer(struct wp_tcp_sock *tp)
 	tp->ca_state = TCP_CA_OPEN;
 	tp->quickack = TCP_MAX_QUICKACKS;
 	tp->recover = tp->iss;
+	tp->reordering = (uint32_t)TCP_SYSCTL(tp->net, tcp_reordering, 3);
+	wp__tcp_sb_reset(tp);
 	tp->cc->init(tp);
 }
 
@@ -699,23 +704,9 @@ static void fin_acked(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
 	}
 }
 
-/*
- * Duplicate ACKs that mean a loss: 3 (RFC 5681 3.2), fewer when so little
- * is outstanding that 3 can never come and nothing new waits to be sent
- * (RFC 5827 early retransmit: outstanding segments - 1).
- */
-static uint32_t dupthresh(const struct wp_tcp_sock *tp)
-{
-	uint32_t mss = tp->mss_cache;
-	uint32_t segs = (tp->snd_max - tp->snd_una + mss - 1) / mss;
-
-	if (segs >= 4 || after(tcp_write_seq(tp), tp->snd_max))
-		return 3;
-	return segs > 1 ? segs - 1 : 1;
-}
-
-/* NewReno fast retransmit / fast recovery (RFC 5681 3.2, RFC 6582). */
-static void enter_recovery(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
+/* NewReno fast retransmit / fast recovery (RFC 5681 3.2, RFC 6582): a
+ * peer without SACK. */
+static void enter_recovery_reno(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
 {
 	uint32_t mss = tp->mss_cache;
 
@@ -724,10 +715,7 @@ static void enter_recovery(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
 	tp->cc->event(tp, CA_EVENT_RECOVERY);
 	tp->recover = tp->snd_max;
 	tp->ca_state = TCP_CA_RECOVERY;
-	if (tp->rx_opt.sack_ok)
-		WP_MIB_INC(tc->pc, TCPSackRecovery);
-	else
-		WP_MIB_INC(tc->pc, TCPRenoRecovery);
+	WP_MIB_INC(tc->pc, TCPRenoRecovery);
 	WP_MIB_INC(tc->pc, TCPFastRetrans);
 	wp__tcp_retransmit_at(tc, tp, tp->snd_una);
 	tp->cwnd = tp->ssthresh + 3 * mss;
@@ -735,7 +723,9 @@ static void enter_recovery(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
 
 /*
  * tcp_ack: an acceptable ACK. Returns -1 if the segment must be dropped
- * (an ACK of data never sent, or older than a window).
+ * (an ACK of data never sent, or older than a window). The cumulative
+ * ACK first, then its SACK blocks (the scoreboard), then loss recovery:
+ * RFC 6675 with SACK (tcp_sack.c), NewReno without.
  */
 static int tcp_ack(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
 		   const struct wp_tcp_repr *th, uint32_t seq, uint32_t len)
@@ -743,6 +733,9 @@ static int tcp_ack(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
 	struct wp_net_cpu *pc = tc->pc;
 	uint32_t ack = th->ack_seq, mss = tp->mss_cache;
 	uint32_t prior_wnd = tp->snd_wnd;
+	bool sack = tp->rx_opt.sack_ok && tp->sb.seg;
+	uint32_t flag = 0, acked, wseq;
+	bool fin_covered;
 
 	/* RFC 5961 5.2: acceptable iff SND.UNA - MAX.SND.WND <= SEG.ACK
 	 * <= SND.NXT (snd_max: the most we ever sent). */
@@ -759,97 +752,117 @@ static int tcp_ack(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
 	 * keepalive it answered does not count toward giving up (Linux
 	 * clears icsk_probes_out here, new data acknowledged or not). */
 	tp->probes_out = 0;
-	if (after(ack, tp->snd_una)) {
-		uint32_t acked = ack - tp->snd_una;
-		uint32_t wseq = tcp_write_seq(tp);
-		/* The FIN is seq wseq (write_seq is final once it is
-		 * queued); it was sent at least once if snd_max passed it,
-		 * whether or not a timeout since rewound snd_nxt. */
-		bool fin_covered = (tp->state_core == WP_TCP_FIN_WAIT1 ||
-				    tp->state_core == WP_TCP_CLOSING ||
-				    tp->state_core == WP_TCP_LAST_ACK) &&
-				   atomic_load(&tp->fin_queued) &&
-				   ack == wseq + 1;
-
-		rtt_from_ack(tc, tp, th);
-		tp->bytes_acked += acked;
-		tp->snd_una = ack;
-		if (before(tp->snd_nxt, ack))
-			tp->snd_nxt = ack;
-		if (tp->sndring)
-			atomic_store_explicit(&tp->snd_una_pub,
-					      fin_covered ? ack - 1 : ack,
-					      memory_order_release);
-		tp->retransmits = 0;
-		tp->backoff = 0;
-		tp->probes_out = 0;
-		tp->retrans_stamp = 0;
-		tp->dupacks = 0;
-		WP_MIB_ADD(pc, TCPDelivered, (acked + mss - 1) / mss);
-		switch (tp->ca_state) {
-		case TCP_CA_RECOVERY:
-			if (!before(ack, tp->recover)) {
-				/* Full ACK (RFC 6582 3.2 step 3). */
-				uint32_t flight = tp->snd_max - ack;
-
-				tp->cwnd = umin32(tp->ssthresh,
-						  umax32(flight, mss) + mss);
-				tp->ca_state = TCP_CA_OPEN;
-			} else {
-				/* Partial ACK: the next hole, deflate. */
-				wp__tcp_retransmit_at(tc, tp, ack);
-				tp->cwnd -= umin32(acked, tp->cwnd - mss);
-				if (acked >= mss)
-					tp->cwnd += mss;
+	if (!after(ack, tp->snd_una)) {
+		if (sack && (th->opts.present & WP_TCP_OPT_SACK))
+			flag = wp__tcp_sacktag(tc, tp, th);
+		/* ack == snd_una or older: a duplicate? (RFC 5681 2: no
+		 * data, no window change, data outstanding, SYN/FIN off;
+		 * with SACK, RFC 6675 2: new SACK information.) */
+		if (ack == tp->snd_una && !len && tp->snd_una != tp->snd_max &&
+		    !(th->flags & (WP_TCP_SYN | WP_TCP_FIN)) &&
+		    ((uint32_t)th->window << tp->rx_opt.snd_wscale) ==
+			    prior_wnd) {
+			if (!sack) {
+				tp->dupacks++;
+				if (tp->ca_state == TCP_CA_RECOVERY) {
+					tp->cwnd += mss; /* inflate */
+				} else if (tp->dupacks >=
+						   wp__tcp_dupthresh(tp) &&
+					   tp->ca_state != TCP_CA_LOSS &&
+					   after(ack, tp->recover)) {
+					/* RFC 6582 3.2 step 2: not again for
+					 * losses of the window already
+					 * recovered. */
+					enter_recovery_reno(tc, tp);
+				} else if (tp->dupacks < 3 &&
+					   tp->ca_state == TCP_CA_OPEN) {
+					tp->ca_state = TCP_CA_DISORDER;
+				}
 			}
-			break;
-		case TCP_CA_LOSS:
-			if (!before(ack, tp->high_seq))
-				tp->ca_state = TCP_CA_OPEN;
-			tp->cc->cong_avoid(tp, acked);
-			break;
-		default:
-			tp->ca_state = TCP_CA_OPEN;
-			tp->cc->cong_avoid(tp, acked);
-			break;
-		}
-		if (tp->snd_una == tp->snd_max) {
-			wp__tcp_timer_clear(tc, tp, TCP_T_RETRANS);
-		} else {
-			/* RFC 6298 5.3 */
-			tp->rtx_kind = TCP_RTX_RTO;
-			wp__tcp_arm_rto(tc, tp);
+		} else if (!len) {
+			WP_MIB_INC(pc, TCPPureAcks);
 		}
 		ack_update_window(tp, th, seq);
-		if (tp->sndring) {
-			wp__tcp_sndbuf_expand(tp);
-			tp->sk.sk_write_space(&tp->sk);
-		}
-		if (fin_covered)
-			fin_acked(tc, tp);
+		if (sack)
+			wp__tcp_sack_recovery(tc, tp, flag);
 		return 0;
 	}
-	/* ack == snd_una or older: a duplicate? (RFC 5681 2: no data, no
-	 * window change, data outstanding, SYN/FIN off). */
-	if (ack == tp->snd_una && !len && tp->snd_una != tp->snd_max &&
-	    !(th->flags & (WP_TCP_SYN | WP_TCP_FIN)) &&
-	    ((uint32_t)th->window << tp->rx_opt.snd_wscale) == prior_wnd) {
-		tp->dupacks++;
-		if (tp->ca_state == TCP_CA_RECOVERY) {
-			tp->cwnd += mss; /* inflate: one segment left */
-		} else if (tp->dupacks >= dupthresh(tp) &&
-			   tp->ca_state != TCP_CA_LOSS &&
-			   after(ack, tp->recover)) {
-			/* RFC 6582 3.2 step 2: not again for losses of the
-			 * window already recovered. */
-			enter_recovery(tc, tp);
-		} else if (tp->dupacks < 3 && tp->ca_state == TCP_CA_OPEN) {
-			tp->ca_state = TCP_CA_DISORDER;
+
+	acked = ack - tp->snd_una;
+	wseq = tcp_write_seq(tp);
+	/* The FIN is seq wseq (write_seq is final once it is queued); it
+	 * was sent at least once if snd_max passed it. */
+	fin_covered = (tp->state_core == WP_TCP_FIN_WAIT1 ||
+		       tp->state_core == WP_TCP_CLOSING ||
+		       tp->state_core == WP_TCP_LAST_ACK) &&
+		      atomic_load(&tp->fin_queued) && ack == wseq + 1;
+	rtt_from_ack(tc, tp, th);
+	tp->bytes_acked += acked;
+	tp->snd_una = ack;
+	if (before(tp->snd_nxt, ack))
+		tp->snd_nxt = ack;
+	wp__tcp_sb_clean(tp, ack);
+	if (tp->sndring)
+		atomic_store_explicit(&tp->snd_una_pub,
+				      fin_covered ? ack - 1 : ack,
+				      memory_order_release);
+	tp->retransmits = 0;
+	tp->backoff = 0;
+	tp->probes_out = 0;
+	tp->retrans_stamp = 0;
+	tp->dupacks = 0;
+	WP_MIB_ADD(pc, TCPDelivered, (acked + mss - 1) / mss);
+	if (sack && (th->opts.present & WP_TCP_OPT_SACK))
+		flag = wp__tcp_sacktag(tc, tp, th);
+	switch (tp->ca_state) {
+	case TCP_CA_RECOVERY:
+		if (!before(ack, tp->recover)) {
+			/* Full ACK (RFC 6582 3.2 step 3; RFC 6675 (A):
+			 * RecoveryPoint reached). With SACK cwnd is
+			 * ssthresh already (Linux tcp_end_cwnd_reduction). */
+			uint32_t flight = tp->snd_max - ack;
+
+			tp->cwnd = sack ? tp->ssthresh
+					: umin32(tp->ssthresh,
+						 umax32(flight, mss) + mss);
+			tp->ca_state = TCP_CA_OPEN;
+		} else if (!sack) {
+			/* Partial ACK: the next hole, deflate. */
+			WP_MIB_INC(pc, TCPFastRetrans);
+			wp__tcp_retransmit_at(tc, tp, ack);
+			tp->cwnd -= umin32(acked, tp->cwnd - mss);
+			if (acked >= mss)
+				tp->cwnd += mss;
 		}
-	} else if (!len) {
-		WP_MIB_INC(pc, TCPPureAcks);
+		break;
+	case TCP_CA_LOSS:
+		if (!before(ack, tp->high_seq))
+			tp->ca_state = TCP_CA_OPEN;
+		tp->cc->cong_avoid(tp, acked);
+		break;
+	default:
+		tp->ca_state = TCP_CA_OPEN;
+		tp->cc->cong_avoid(tp, acked);
+		break;
+	}
+	if (tp->ca_state == TCP_CA_OPEN && tp->sb.sacked_segs)
+		tp->ca_state = TCP_CA_DISORDER;
+	if (tp->snd_una == tp->snd_max) {
+		wp__tcp_timer_clear(tc, tp, TCP_T_RETRANS);
+	} else {
+		/* RFC 6298 5.3 */
+		tp->rtx_kind = TCP_RTX_RTO;
+		wp__tcp_arm_rto(tc, tp);
 	}
 	ack_update_window(tp, th, seq);
+	if (tp->sndring) {
+		wp__tcp_sndbuf_expand(tp);
+		tp->sk.sk_write_space(&tp->sk);
+	}
+	if (sack)
+		wp__tcp_sack_recovery(tc, tp, flag);
+	if (fin_covered)
+		fin_acked(tc, tp);
 	return 0;
 }
 
@@ -1200,6 +1213,7 @@ static bool fast_path(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
 	    (th->flags & (WP_TCP_FLAGS_MASK & ~WP_TCP_PSH & ~WP_TCP_AE &
 			  ~WP_TCP_RSRVD)) != WP_TCP_ACK ||
 	    cb->seq != tp->rcv_nxt || tp->ca_state != TCP_CA_OPEN ||
+	    (th->opts.present & WP_TCP_OPT_SACK) ||
 	    !wp_skb_queue_empty(&tp->ofo) ||
 	    ((uint32_t)th->window << tp->rx_opt.snd_wscale) != tp->snd_wnd ||
 	    after(th->ack_seq, tp->snd_max) || before(th->ack_seq, tp->snd_una))

@@ -65,7 +65,7 @@ void wp__tcp_sync_mss(struct wp_tcp_sock *tp)
 
 /* Room left on this core's TX queue, reclaiming finished descriptors
  * when it runs low. */
-static uint32_t tx_room(struct wp_net_cpu *pc)
+uint32_t wp__tcp_tx_room(struct wp_net_cpu *pc)
 {
 	struct wp_nic *nic = pc->net->nic;
 	struct wp_tx_queue *txq = &nic->txq[pc->id];
@@ -376,32 +376,44 @@ static bool can_send_data(const struct wp_tcp_sock *tp)
 	       fin_wanted(tp);
 }
 
-int wp__tcp_retransmit_at(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
-			  uint32_t seq)
+/*
+ * tcp_retransmit_skb: a scoreboard segment again, from its first byte not
+ * yet acknowledged, in pieces of the MSS now (it may have shrunk since:
+ * ICMP fragmentation needed), the FIN on the last piece if it had one.
+ */
+int wp__tcp_retransmit_seg(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
+			   struct tcp_sb_seg *e)
 {
-	uint32_t wseq = tcp_write_seq(tp);
-	uint32_t end = before(wseq, tp->snd_max) ? wseq : tp->snd_max;
-	struct seg s = { .seq = seq, .flags = WP_TCP_ACK, .retrans = true };
+	bool fin = e->flags & TCP_SB_FIN;
+	uint32_t seq = after(tp->snd_una, e->seq) ? tp->snd_una : e->seq;
+	uint32_t end = e->end_seq - (fin ? 1 : 0);
+	uint32_t mss = current_mss(tc, tp);
+	int ret;
 
-	if (!tx_room(tc->pc))
+	if (!wp__tcp_tx_room(tc->pc))
 		return -ENOBUFS;
-	if (before(seq, end)) {
-		s.len = umin32(end - seq, current_mss(tc, tp));
-		if (seq + s.len == wseq && tp->fin_sent)
+	do {
+		struct seg s = { .seq = seq,
+				 .flags = WP_TCP_ACK | WP_TCP_PSH,
+				 .retrans = true };
+
+		s.len = before(seq, end) ? umin32(end - seq, mss) : 0;
+		if (fin && seq + s.len == end)
 			s.flags |= WP_TCP_FIN;
-	} else if (tp->fin_sent && seq == wseq) {
-		s.flags |= WP_TCP_FIN;
-	} else {
-		return 0;
-	}
-	s.flags |= WP_TCP_PSH;
+		ret = transmit(tc, tp, &s);
+		if (ret)
+			return ret;
+		seq += s.len;
+	} while (before(seq, end));
 	tp->rtt_time = 0; /* Karn */
-	return transmit(tc, tp, &s);
+	return 0;
 }
 
 /*
- * tcp_write_xmit: send what the send window (min of the peer's window
- * and cwnd) allows, MSS by MSS, from snd_nxt; Nagle (RFC 9293 3.7.4)
+ * tcp_write_xmit: in RFC 6675 NextSeg order, the segments the
+ * scoreboard marks lost, then new data, then (in SACK recovery) rules 3
+ * and 4. New data goes as the peer's window (from snd_una) and cwnd
+ * (against pipe) allow, MSS by MSS, from snd_nxt; Nagle (RFC 9293 3.7.4)
  * holds back a small segment while data is unacknowledged unless
  * TCP_NODELAY; sender SWS avoidance (3.8.6.2.1) holds back a segment the
  * window cuts short. The FIN rides on the last data segment or goes
@@ -416,14 +428,26 @@ void wp__tcp_write_xmit(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
 
 	if (!can_send_data(tp) || !tp->sndring)
 		return;
+	/* RFC 6675 NextSeg rule 1 (and CA_LOSS after an RTO): what is
+	 * lost goes before new data. */
+	if (wp__tcp_xmit_lost(tc, tp) == -ENOBUFS) {
+		wp__tcp_timer_set(tc, tp, TCP_T_TXQ,
+				  pc->now + 20 * WP_NSEC_PER_USEC);
+		return;
+	}
 	mss = current_mss(tc, tp);
 	wseq = tcp_write_seq(tp);
 	nodelay = atomic_load_explicit(&tp->nodelay, memory_order_relaxed);
 	for (;;) {
+		/* The peer's window counts from snd_una; cwnd limits what
+		 * is in the network (RFC 6675 pipe: SACKed and lost
+		 * segments are not, retransmissions are). */
 		uint32_t inflight = tp->snd_nxt - tp->snd_una;
-		uint32_t wnd = umin32(tp->snd_wnd, tp->cwnd);
+		uint32_t pipe = tcp_pipe(tp);
 		uint32_t avail = wseq - tp->snd_nxt;
-		uint32_t room = wnd > inflight ? wnd - inflight : 0;
+		uint32_t room = umin32(
+			tp->snd_wnd > inflight ? tp->snd_wnd - inflight : 0,
+			tp->cwnd > pipe ? tp->cwnd - pipe : 0);
 		struct seg s = { .seq = tp->snd_nxt, .flags = WP_TCP_ACK };
 
 		if (before(wseq, tp->snd_nxt))
@@ -451,31 +475,37 @@ void wp__tcp_write_xmit(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
 			}
 		} else if (fin_wanted(tp) && !tp->fin_sent &&
 			   tp->snd_nxt == wseq) {
-			if (inflight >= tp->cwnd && inflight)
+			if (pipe >= tp->cwnd && inflight)
 				break;
 			s.flags |= WP_TCP_FIN;
 		} else {
 			break;
 		}
-		if (tx_room(pc) <= TCP_TXQ_RESERVE) {
+		/* The scoreboard is full: wait for ACKs, as for cwnd. */
+		if (tcp_sb_len(&tp->sb) >= tp->sb.cap)
+			break;
+		if (wp__tcp_tx_room(pc) <= TCP_TXQ_RESERVE) {
 			/* The ring drains at wire speed: look again soon
 			 * (no busy loop at one instant of virtual time). */
 			wp__tcp_timer_set(tc, tp, TCP_T_TXQ,
 					  pc->now + 20 * WP_NSEC_PER_USEC);
 			break;
 		}
-		s.retrans = before(s.seq, tp->snd_max);
 		/* No buffer (-ENOBUFS): the segment counts as sent and
 		 * the retransmit timer recovers it, as a wire loss. */
 		transmit(tc, tp, &s);
-		if (!s.retrans && s.len)
+		if (s.len)
 			WP_MIB_INC(pc, TCPOrigDataSent);
+		wp__tcp_sb_push(tp, s.seq,
+				s.seq + s.len +
+					((s.flags & WP_TCP_FIN) ? 1 : 0),
+				s.flags & WP_TCP_FIN);
 		tp->snd_nxt += s.len + ((s.flags & WP_TCP_FIN) ? 1 : 0);
 		if (s.flags & WP_TCP_FIN)
 			tp->fin_sent = true;
 		if (after(tp->snd_nxt, tp->snd_max))
 			tp->snd_max = tp->snd_nxt;
-		if (!tp->rtt_time && !s.retrans) {
+		if (!tp->rtt_time) {
 			tp->rtt_time = pc->now;
 			tp->rtt_seq = tp->snd_nxt;
 		}
@@ -484,6 +514,8 @@ void wp__tcp_write_xmit(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
 		if (s.flags & WP_TCP_FIN)
 			break;
 	}
+	/* NextSeg rules 3 and 4, with what room rules 1 and 2 left. */
+	wp__tcp_xmit_recovery_tail(tc, tp);
 	if (sent) {
 		/* RFC 6298 5.1: the timer runs while data is out. */
 		if (tp->timer[TCP_T_RETRANS] == WP_TIME_NEVER ||

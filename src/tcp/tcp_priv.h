@@ -125,6 +125,67 @@ enum tcp_rtx_kind {
 	TCP_RTX_PROBE, /* zero-window probe */
 };
 
+/* --- the sender's scoreboard (tcp_sack.c) -----------------------------------
+ *
+ * One entry per segment sent and not yet cumulatively acknowledged, in
+ * sequence order: what Linux keeps in the `sacked` bits of the skbs of
+ * its retransmit queue. Data lives in the send ring, so an entry is only
+ * the segment's edges and state.
+ */
+
+enum {
+	TCP_SB_SACKED = 1u << 0,  /* covered by a SACK block (RFC 2018) */
+	TCP_SB_LOST = 1u << 1,	  /* presumed lost: IsLost (RFC 6675), RTO */
+	TCP_SB_RETRANS = 1u << 2, /* a retransmission of it is in flight */
+	TCP_SB_EVER_RETRANS = 1u << 3,
+	TCP_SB_FIN = 1u << 4, /* carries the FIN (end_seq counts it) */
+};
+
+struct tcp_sb_seg {
+	uint32_t seq, end_seq;
+	uint32_t rtx_nxt; /* snd_nxt when last retransmitted: something
+			   * sent later being SACKed means the
+			   * retransmission was lost */
+	uint8_t flags;	  /* TCP_SB_* */
+};
+
+/*
+ * Bounded: `cap` entries (a power of two), allocated with the send ring
+ * (one per TCP_SB_BYTES of ring, at least TCP_SB_MIN) and grown with it
+ * (tcp_sndbuf_expand): nothing is allocated per segment or per ACK. A full scoreboard stops new data
+ * the way a full congestion window does (Linux gets the same limit from
+ * charging each skb's truesize to sndbuf), so a sender of tiny segments
+ * has at most `cap` of them in flight. The entries [head, tail) cover
+ * [snd_una, snd_nxt) exactly, in order, so a sequence number is found by
+ * binary search.
+ *
+ * The byte counts give RFC 6675's pipe without a walk (Linux
+ * tcp_packets_in_flight): pipe = (snd_nxt - snd_una) - sacked - lost +
+ * retrans; a lost segment whose retransmission is in flight counts
+ * once, a segment retransmitted while not lost (NextSeg rules 3, 4)
+ * twice.
+ */
+#define TCP_SB_BYTES 512U
+#define TCP_SB_MIN 64U
+
+struct tcp_scoreboard {
+	struct tcp_sb_seg *seg;
+	uint32_t cap;	     /* power of two */
+	uint32_t head, tail; /* free-running indices */
+	uint32_t sacked_bytes, lost_bytes, retrans_bytes;
+	uint32_t sacked_segs, lost_segs, retrans_segs;
+	uint32_t highest_sack; /* end of the highest SACKed segment */
+	uint32_t lost_mark;    /* every segment below it that is not
+				* SACKed is marked lost */
+	uint32_t lost_high;    /* end of the highest segment marked lost */
+	uint32_t rtx_hint;     /* NextSeg rule 1 looks from here */
+	uint32_t retrans_low;  /* lowest rtx_nxt of segments RETRANS */
+	uint32_t undo_marker;  /* snd_una when the last recovery began */
+	uint32_t dsack_dups;   /* segments D-SACKed (RFC 2883) */
+	bool undo_valid;
+	bool rescue_done; /* RFC 6675 rule 4: once per recovery */
+};
+
 /* --- the socket -------------------------------------------------------------
  */
 
@@ -250,10 +311,13 @@ struct wp_tcp_sock {
 	uint32_t bytes_acked_ca; /* Reno: acked bytes toward +1 MSS */
 	uint8_t ca_state;
 	uint32_t dupacks;
-	uint32_t recover; /* NewReno: snd_max at loss (RFC 6582) */
+	uint32_t reordering; /* DupThresh, segments (net.ipv4.tcp_reordering,
+			      * raised by reordering SACK reveals) */
+	uint32_t recover;    /* NewReno: snd_max at loss (RFC 6582) */
 	uint32_t high_seq;
 	uint32_t prior_cwnd;
 	struct tcp_cubic cubic;
+	struct tcp_scoreboard sb; /* segments in flight (tcp_sack.c) */
 	/* Out-of-order queue: skbs sorted by seq, data at the payload, cb
 	 * holds [seq, end_seq). Bounded by TCP_OFO_MAX_SEGS and rcvbuf. */
 	struct wp_skb_queue ofo;
@@ -271,7 +335,7 @@ struct wp_tcp_sock {
 			   * established */
 	/* Statistics */
 	uint64_t bytes_acked, bytes_received;
-	uint32_t segs_in, segs_out, total_retrans, lost_out;
+	uint32_t segs_in, segs_out, total_retrans;
 };
 
 static inline struct wp_tcp_sock *tcp_sk(struct wp_sock *sk)
@@ -442,9 +506,12 @@ void wp__tcp_v4_send_reset(struct wp_net_cpu *pc, uint32_t saddr,
 			   uint32_t seg_len);
 /* Send what the windows allow (data, then the FIN). */
 void wp__tcp_write_xmit(struct tcp_cpu *tc, struct wp_tcp_sock *tp);
-/* Retransmit one segment starting at seq (fast retransmit, RTO). */
+/* Retransmit the scoreboard segment holding seq, without touching its
+ * marks (NewReno, a smaller path MTU). */
 int wp__tcp_retransmit_at(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
 			  uint32_t seq);
+/* Free descriptors on the core's TX queue (reclaims when low). */
+uint32_t wp__tcp_tx_room(struct wp_net_cpu *pc);
 /* The MSS for output given the path MTU and the peer's clamp. */
 void wp__tcp_sync_mss(struct wp_tcp_sock *tp);
 /* Bytes of option space a data segment carries. */
@@ -455,6 +522,70 @@ static inline uint32_t tcp_write_seq(const struct wp_tcp_sock *tp)
 	return atomic_load_explicit(&((struct wp_tcp_sock *)tp)->write_seq,
 				    memory_order_acquire);
 }
+
+/* --- SACK and loss recovery (tcp_sack.c)
+ * ------------------------------------------------- */
+
+/* The scoreboard for a send ring of snd_size bytes. 0 or -ENOMEM. */
+int wp__tcp_sb_alloc(struct wp_tcp_sock *tp);
+/* The send ring grew: the scoreboard follows (owning core, on the rare
+ * doubling of the ring; the entries are copied). 0 or -ENOMEM, the old
+ * one kept. */
+int wp__tcp_sb_grow(struct wp_tcp_sock *tp);
+void wp__tcp_sb_free(struct wp_tcp_sock *tp);
+/* Empty, its marks at snd_una: the connection is established. */
+void wp__tcp_sb_reset(struct wp_tcp_sock *tp);
+static inline uint32_t tcp_sb_len(const struct tcp_scoreboard *sb)
+{
+	return sb->tail - sb->head;
+}
+static inline struct tcp_sb_seg *tcp_sb_at(const struct tcp_scoreboard *sb,
+					   uint32_t i)
+{
+	return &sb->seg[i & (sb->cap - 1)];
+}
+/* RFC 6675 pipe, bytes: the sender's estimate of what is in the network. */
+static inline uint32_t tcp_pipe(const struct wp_tcp_sock *tp)
+{
+	const struct tcp_scoreboard *sb = &tp->sb;
+
+	return tp->snd_nxt - tp->snd_una - sb->sacked_bytes - sb->lost_bytes +
+	       sb->retrans_bytes;
+}
+/* A segment [seq, end_seq) was sent for the first time. The caller checked
+ * there is room (tcp_sb_len < cap). */
+void wp__tcp_sb_push(struct wp_tcp_sock *tp, uint32_t seq, uint32_t end_seq,
+		     bool fin);
+/* The cumulative ACK moved to ack: forget what it covers. */
+void wp__tcp_sb_clean(struct wp_tcp_sock *tp, uint32_t ack);
+/* Flags of wp__tcp_sacktag's result. */
+enum {
+	TCP_SACK_NEW = 1u << 0,	  /* octets SACKed for the first time */
+	TCP_SACK_DSACK = 1u << 1, /* a D-SACK block (RFC 2883) came */
+};
+/* Take the SACK blocks of an ACK (RFC 2018, RFC 2883): validate them,
+ * count what is discarded, mark what they newly cover. TCP_SACK_*. */
+uint32_t wp__tcp_sacktag(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
+			 const struct wp_tcp_repr *th);
+/* After an ACK of a SACK connection: loss marking (IsLost), lost
+ * retransmissions, entering RFC 6675 recovery. */
+void wp__tcp_sack_recovery(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
+			   uint32_t flag);
+/* RTO: every segment not SACKed is lost (Linux tcp_enter_loss), and the
+ * oldest goes again now. */
+void wp__tcp_sb_enter_loss(struct tcp_cpu *tc, struct wp_tcp_sock *tp);
+/* NextSeg rule 1 (and the retransmissions of CA_LOSS): the lost segments
+ * the window has room for. Returns -ENOBUFS when the TX ring is full. */
+int wp__tcp_xmit_lost(struct tcp_cpu *tc, struct wp_tcp_sock *tp);
+/* NextSeg rules 3 and 4, after new data (rule 2) was sent. */
+void wp__tcp_xmit_recovery_tail(struct tcp_cpu *tc, struct wp_tcp_sock *tp);
+/* Retransmit one scoreboard segment from its first unacknowledged byte,
+ * in pieces of the current MSS. 0, -ENOBUFS. */
+int wp__tcp_retransmit_seg(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
+			   struct tcp_sb_seg *e);
+/* The dupack threshold now (RFC 6675 DupThresh, RFC 5827 early
+ * retransmit for a small flight). */
+uint32_t wp__tcp_dupthresh(const struct wp_tcp_sock *tp);
 
 /* --- the stack's sysctls, read at use ----------------------------------------
  */

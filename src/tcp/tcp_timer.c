@@ -272,8 +272,9 @@ static void probe_timer(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
 /*
  * tcp_retransmit_timer (RFC 6298 5.4-5.7): retransmit the oldest
  * segment, back the timer off, collapse cwnd to one segment (RFC 5681
- * 3.1: loss window), go back to snd_una (what was sent after it is
- * resent as the window reopens).
+ * 3.1: loss window). Every segment not SACKed is marked lost and goes
+ * again as the window reopens (Linux tcp_enter_loss): SACKed data is not
+ * resent, unless the receiver reneged on it.
  */
 static void retransmit_timer(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
 {
@@ -328,10 +329,7 @@ static void retransmit_timer(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
 	tp->retransmits++;
 	if (tp->backoff < 31)
 		tp->backoff++;
-	/* Go back to snd_una; the FIN, unacked since snd_una < snd_max,
-	 * goes again after the data. */
-	tp->snd_nxt = tp->snd_una;
-	tp->fin_sent = false;
+	wp__tcp_sb_enter_loss(tc, tp);
 	wp__tcp_write_xmit(tc, tp);
 	wp__tcp_arm_rto(tc, tp);
 }
