@@ -421,6 +421,7 @@ static int get_tcp_info(struct wp_tcp_sock *tsk, void *optval,
 	ti.tcpi_snd_mss = wi.snd_mss;
 	ti.tcpi_rcv_mss = wi.rcv_mss;
 	ti.tcpi_unacked = wi.unacked;
+	ti.tcpi_sacked = wi.sacked;
 	ti.tcpi_lost = wi.lost;
 	ti.tcpi_retrans = wi.retrans;
 	ti.tcpi_rtt = wi.rtt;

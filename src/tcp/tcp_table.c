@@ -596,7 +596,7 @@ static void print_one(FILE *out, struct wp_tcp_sock *tp, bool details)
 		"\t %s%s%s wscale:%u,%u rto:%.0f rtt:%.3f/%.3f mss:%u "
 		"cwnd:%u ssthresh:%u bytes_acked:%llu bytes_received:%llu "
 		"segs_out:%u segs_in:%u snd_wnd:%u rcv_wnd:%u unacked:%u "
-		"retrans:%u/%u lost:%u notsent:%u\n",
+		"retrans:%u/%u lost:%u sacked:%u reordering:%u notsent:%u\n",
 		i.ca_name, (i.options & WP_TCPI_OPT_SACK) ? " sack" : "",
 		(i.options & WP_TCPI_OPT_TIMESTAMPS) ? " ts" : "", i.snd_wscale,
 		i.rcv_wscale, (double)i.rto / 1e3, (double)i.rtt / 1e3,
@@ -604,7 +604,7 @@ static void print_one(FILE *out, struct wp_tcp_sock *tp, bool details)
 		(unsigned long long)i.bytes_acked,
 		(unsigned long long)i.bytes_received, i.segs_out, i.segs_in,
 		i.snd_wnd, i.rcv_wnd, i.unacked, i.retrans, i.total_retrans,
-		i.lost, i.notsent_bytes);
+		i.lost, i.sacked, i.reordering, i.notsent_bytes);
 }
 
 void wp_tcp_print_sockets_ex(const struct wp_net *net, bool details, FILE *out)
