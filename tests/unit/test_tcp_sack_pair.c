@@ -15,7 +15,35 @@
 struct result {
 	uint64_t ns;	     /* virtual time from the first byte to the last */
 	struct wp_net_mib a; /* the sender's counters */
+	char netstat[8192];  /* the sender's `netstat -s` TcpExt lines about
+			      * loss recovery */
 };
+
+/* The lines of the sender's netstat -s (what `wirepath stat netstat`
+ * prints) that tell about loss recovery. */
+static void recovery_lines(const struct wp_net *net, char *out, size_t n)
+{
+	static const char *const keys[] = { "SACK", "Sack", "Retrans",
+					    "Timeouts", "Reorder" };
+	char *text = NULL, *line, *save = NULL;
+	size_t len = 0, used = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	wp_net_print_netstat(net, f);
+	fclose(f);
+	out[0] = 0;
+	for (line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		for (size_t k = 0; k < WP_ARRAY_SIZE(keys); k++)
+			if (strstr(line, keys[k]) &&
+			    used + strlen(line) + 2 < n) {
+				used += (size_t)snprintf(out + used, n - used,
+							 "%s\n", line);
+				break;
+			}
+	free(text);
+}
 
 static void transfer(const struct wp_pair_impairments *imp, bool sack,
 		     uint64_t bytes, struct result *res)
@@ -64,6 +92,7 @@ static void transfer(const struct wp_pair_impairments *imp, bool sack,
 	tclose(s);
 	trun(&t, 60 * WP_NSEC_PER_SEC);
 	tmib(t.a, &res->a);
+	recovery_lines(t.a->net, res->netstat, sizeof(res->netstat));
 	tpair_down(&t);
 }
 
@@ -109,6 +138,10 @@ static void compare(double loss, uint64_t bytes)
 		transfer(&imp, false, bytes, &off);
 		report("sack", loss, bytes, seed, &on);
 		report("no sack", loss, bytes, seed, &off);
+		if (seed == 1)
+			print_message("the sender's netstat -s, sack:\n%s"
+				      "no sack:\n%s",
+				      on.netstat, off.netstat);
 		/* Each recovery used what the peer negotiated. */
 		assert_true(on.a.TCPSackRecovery > 0);
 		assert_int_equal(on.a.TCPRenoRecovery, 0);
