@@ -176,11 +176,59 @@ static void sack_beats_newreno_at_5pct_loss(void **state)
 	compare(5, 2u << 20);
 }
 
+/*
+ * The send ring starts at tcp_wmem[1] (16 KiB: a scoreboard of 64
+ * segments) and doubles as cwnd grows (tcp_sndbuf_expand); the
+ * scoreboard follows it with the segments in flight, so the window is
+ * never held to 64 segments, and the transfer, lossy, arrives intact.
+ */
+static void scoreboard_grows_with_the_send_ring(void **state)
+{
+	struct wp_pair_impairments imp;
+	struct wp_tcp_sock *c, *s;
+	struct tstream st;
+	struct tpair t;
+	uint32_t most = 0;
+
+	(void)state;
+	wp_pair_impairments_default(&imp);
+	imp.seed = 5;
+	imp.a_to_b.loss_pct = 0.2;
+	imp.a_to_b.delay_ns = 10 * WP_NSEC_PER_MSEC;
+	imp.b_to_a.delay_ns = 10 * WP_NSEC_PER_MSEC;
+	imp.a_to_b.rate_bps = 100000000;
+	imp.b_to_a.rate_bps = 100000000;
+	tpair_up(&t, &imp);
+	tsysctl(&t, "net.ipv4.tcp_msl_ms", "100");
+	tsysctl(&t, "net.ipv4.tcp_wmem", "4096 16384 4194304");
+	tconnect(&t, 5001, &c, &s, NULL);
+	assert_int_equal(c->snd_size, 16384);
+	assert_int_equal(c->sb.cap, TCP_SB_MIN);
+	tstream_init(&st, c, s, 8u << 20, 9);
+	for (uint64_t end = tnow(&t) + 300 * WP_NSEC_PER_SEC;
+	     st.rcvd < st.total && tnow(&t) < end;) {
+		tstream_pump(&st, true);
+		trun(&t, WP_NSEC_PER_MSEC);
+		most = umax32(most, tcp_sb_len(&c->sb));
+		assert_true(c->sb.cap >= c->snd_size / TCP_SB_BYTES);
+	}
+	tstream_check(&st);
+	assert_true(c->snd_size > 16384);
+	assert_true(most > TCP_SB_MIN);
+	print_message("ring %u bytes, scoreboard %u, most in flight %u\n",
+		      c->snd_size, c->sb.cap, most);
+	tclose(c);
+	tclose(s);
+	trun(&t, 60 * WP_NSEC_PER_SEC);
+	tpair_down(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(sack_beats_newreno_at_2pct_loss),
 		cmocka_unit_test(sack_beats_newreno_at_5pct_loss),
+		cmocka_unit_test(scoreboard_grows_with_the_send_ring),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
