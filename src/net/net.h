@@ -166,7 +166,8 @@ struct wp_net_mib {
 		TCPToZeroWindowAdv, TCPFromZeroWindowAdv, TCPZeroWindowDrop,
 		TCPKeepAlive, TCPWinProbe, TCPBacklogCoalesce, TCPBacklogDrop,
 		TCPOrigDataSent, TCPDelivered, TCPSynRetrans, TCPTimeWaitOverflow,
-		TCPACKSkippedSeq, TCPRcvCoalesce, OutOfWindowIcmps;
+		TCPACKSkippedSeq, TCPRcvCoalesce, OutOfWindowIcmps,
+		TCPReqQFullDoCookies, TCPReqQFullDrop;
 };
 
 /*

@@ -152,6 +152,8 @@ static const struct line tcpext_lines[] = {
 	L(RAW, "TCPSynRetrans", TCPSynRetrans),
 	L(RAW, "TCPTimeWaitOverflow", TCPTimeWaitOverflow),
 	L(RAW, "TCPACKSkippedSeq", TCPACKSkippedSeq),
+	L(RAW, "TCPReqQFullDoCookies", TCPReqQFullDoCookies),
+	L(RAW, "TCPReqQFullDrop", TCPReqQFullDrop),
 	L(RAW, "OutOfWindowIcmps", OutOfWindowIcmps),
 };
 
