@@ -93,7 +93,7 @@ tcp_seeds = {
     'fin_close': b'\x00' +
         tseg(TO_CONN, ACK | PSH | FIN, paylen=10, then=THEN_READ) +
         tseg(TO_CONN, ACK, then=THEN_CLOSE) +
-        tseg(TO_CONN, ACK, ack=1, then=THEN_5S),
+        tseg(TO_CONN, ACK, then=THEN_5S),
     'close_then_data': b'\x00' +
         tseg(TO_CONN, ACK, then=THEN_CLOSE) +
         tseg(TO_CONN, ACK | PSH, paylen=300, ack=1),
@@ -152,9 +152,12 @@ tcp_seeds = {
         tseg(TO_CONN, ACK, mode=RAW_DOFF, doff=15, paylen=8) +
         tseg(TO_CONN, ACK, opts=b'\x02\x00') +
         tseg(TO_CONN, SYN | FIN),
+    'close_to_time_wait': b'\x00' +
+        tseg(TO_CONN, ACK, then=THEN_CLOSE) +
+        tseg(TO_CONN, ACK | FIN, then=THEN_1MS),
     'time_wait': b'\x00' +
         tseg(TO_CONN, ACK, then=THEN_CLOSE) +
-        tseg(TO_CONN, ACK | FIN, ack=1, then=THEN_1MS) +
+        tseg(TO_CONN, ACK | FIN, then=THEN_1MS) +
         tseg(TO_CONN, ACK | FIN, then=THEN_5S) +
         tseg(TO_CONN, SYN, seq=100000, then=THEN_1MS),
 }
