@@ -75,7 +75,8 @@
 	X(TCP_ZEROWINDOW, "tcp_zerowindow")                                  \
 	X(TCP_BCAST, "tcp_bcast")                 /* not unicast to us */   \
 	X(TCP_LAND, "tcp_land")                   /* from us to us */       \
-	X(TCP_BACKLOG, "tcp_backlog")             /* owner core's queue */
+	X(TCP_BACKLOG, "tcp_backlog")             /* owner core's queue */  \
+	X(TCP_REQQFULLDROP, "tcp_reqqfulldrop")   /* SYN queue, no cookies */
 
 enum wp_drop_reason {
 #define WP__DROP_ENUM(name, str) WP_DROP_##name,

@@ -166,7 +166,8 @@ struct wp_net_mib {
 		TCPToZeroWindowAdv, TCPFromZeroWindowAdv, TCPZeroWindowDrop,
 		TCPKeepAlive, TCPWinProbe, TCPBacklogCoalesce, TCPBacklogDrop,
 		TCPOrigDataSent, TCPDelivered, TCPSynRetrans, TCPTimeWaitOverflow,
-		TCPACKSkippedSeq, TCPRcvCoalesce, OutOfWindowIcmps;
+		TCPACKSkippedSeq, TCPRcvCoalesce, OutOfWindowIcmps,
+		TCPReqQFullDoCookies, TCPReqQFullDrop;
 	/* TcpExt of the SACK sender (src/tcp/tcp_sack.c) */
 	uint64_t TCPSACKReorder, TCPLostRetransmit, TCPDSACKOfoRecv,
 		TCPDSACKIgnoredOld, TCPDSACKIgnoredNoUndo, TCPDSACKRecvSegs,

@@ -159,6 +159,8 @@ static const struct line tcpext_lines[] = {
 	L(RAW, "TCPACKSkippedSeq", TCPACKSkippedSeq),
 	L(RAW, "TCPDSACKRecvSegs", TCPDSACKRecvSegs),
 	L(RAW, "TCPDSACKIgnoredDubious", TCPDSACKIgnoredDubious),
+	L(RAW, "TCPReqQFullDoCookies", TCPReqQFullDoCookies),
+	L(RAW, "TCPReqQFullDrop", TCPReqQFullDrop),
 	L(RAW, "OutOfWindowIcmps", OutOfWindowIcmps),
 };
 

@@ -249,7 +249,7 @@ static void send_dupack(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
 	wp__tcp_send_ack(tc, tp);
 }
 
-static uint8_t select_rcv_wscale(const struct wp_tcp_sock *tp)
+uint8_t wp__tcp_select_rcv_wscale(const struct wp_tcp_sock *tp)
 {
 	uint32_t max = (uint32_t)TCP_SYSCTL(tp->net, tcp_rmem[2], 6291456);
 	uint32_t rcvbuf = (uint32_t)atomic_load(&tp->sk.sk_rcvbuf);
@@ -280,7 +280,7 @@ static void syn_options(struct wp_tcp_sock *tp, const struct wp_tcp_opts *o,
 		/* RFC 7323 2.3: above 14 is taken as 14. */
 		rx->snd_wscale = (uint8_t)umin32(o->wscale, TCP_MAX_WSCALE);
 		if (!active)
-			rx->rcv_wscale = select_rcv_wscale(tp);
+			rx->rcv_wscale = wp__tcp_select_rcv_wscale(tp);
 	} else {
 		rx->snd_wscale = 0;
 		rx->rcv_wscale = 0;
@@ -1260,17 +1260,32 @@ static void conn_request(struct wp_net_cpu *pc, struct wp_tcp_sock *lsk,
 	uint32_t syn_max =
 		umin32(backlog ? backlog : 1,
 		       (uint32_t)TCP_SYSCTL(net, tcp_max_syn_backlog, 1024));
+	int32_t cookies = TCP_SYSCTL(net, tcp_syncookies, 1);
+	bool want_cookie = false;
 	struct wp_tcp_sock *c;
 
+	/* tcp_conn_request: a full SYN queue (or tcp_syncookies=2) means a
+	 * cookie, or a drop without them (tcp_syn_flood_action). */
+	if (cookies == 2 || atomic_load(&lsk->syn_qlen) >= syn_max) {
+		if (!cookies) {
+			WP_MIB_INC(pc, TCPReqQFullDrop);
+			WP_MIB_INC(pc, ListenDrops);
+			tcp_drop(pc, skb, WP_DROP_TCP_REQQFULLDROP);
+			return;
+		}
+		WP_MIB_INC(pc, TCPReqQFullDoCookies);
+		want_cookie = true;
+	}
+	/* No room to accept it even if it completes. */
 	if (atomic_load(&lsk->acc_qlen) >= backlog) {
 		WP_MIB_INC(pc, ListenOverflows);
 		WP_MIB_INC(pc, ListenDrops);
 		tcp_drop(pc, skb, WP_DROP_TCP_LISTEN_OVERFLOW);
 		return;
 	}
-	if (atomic_load(&lsk->syn_qlen) >= syn_max) {
-		WP_MIB_INC(pc, ListenDrops);
-		tcp_drop(pc, skb, WP_DROP_TCP_LISTEN_OVERFLOW);
+	if (want_cookie) {
+		wp__tcp_syncookie_send(pc, lsk, ip->daddr, ip->saddr, th);
+		wp_consume_skb(skb);
 		return;
 	}
 	c = wp__tcp_sock_child(lsk);
@@ -1322,6 +1337,97 @@ static void conn_request(struct wp_net_cpu *pc, struct wp_tcp_sock *lsk,
 	wp_consume_skb(skb);
 }
 
+static void process(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
+		    struct wp_skb *skb, const struct wp_tcp_repr *th);
+
+/*
+ * cookie_v4_check: an ACK for a listener that sent cookies lately may be
+ * the third of a handshake it kept no state for. If its cookie checks
+ * out, the child is made as the SYN would have made it, hashed, and
+ * takes the segment: its SYN_RECV processing puts it on the accept
+ * queue, and whatever data the ACK carries is queued. Returns false if
+ * the segment is no cookie of ours (the caller answers as LISTEN does);
+ * true: consumed.
+ */
+static bool cookie_rcv(struct wp_net_cpu *pc, struct wp_tcp_sock *lsk,
+		       struct wp_skb *skb, const struct wp_tcp_repr *th)
+{
+	struct wp_net *net = pc->net;
+	struct wp_ip_cb *ip = &tcp_cb(skb)->ip;
+	struct tcp_cpu *tc = &net->tcp->pcpu[pc->id];
+	uint64_t last =
+		atomic_load_explicit(&lsk->synq_overflow, memory_order_relaxed);
+	struct wp_tcp_opts o;
+	struct wp_tcp_sock *c;
+
+	/* tcp_synq_no_recent_overflow: no cookie sent for two periods, no
+	 * cookie to check (a stray ACK costs no hashing). */
+	if (!TCP_SYSCTL(net, tcp_syncookies, 1) || !last ||
+	    pc->now - last > TCP_SYNCOOKIE_VALID)
+		return false;
+	if (wp__tcp_syncookie_check(net, pc->now, ip->daddr, ip->saddr, th,
+				    &o)) {
+		WP_MIB_INC(pc, SyncookiesFailed);
+		return false;
+	}
+	WP_MIB_INC(pc, SyncookiesRecv);
+	if (atomic_load(&lsk->acc_qlen) >= atomic_load(&lsk->max_backlog)) {
+		/* tcp_v4_syn_recv_sock: exit_overflow. */
+		WP_MIB_INC(pc, ListenOverflows);
+		WP_MIB_INC(pc, ListenDrops);
+		tcp_drop(pc, skb, WP_DROP_TCP_LISTEN_OVERFLOW);
+		return true;
+	}
+	c = wp__tcp_sock_child(lsk);
+	if (!c) {
+		WP_MIB_INC(pc, ListenDrops);
+		tcp_drop(pc, skb, WP_DROP_NOMEM);
+		return true;
+	}
+	c->saddr = ip->daddr;
+	c->sport = th->dport;
+	c->daddr = ip->saddr;
+	c->dport = th->sport;
+	c->sk.sk_cpu = pc->id;
+	/* The SYN was SEG.SEQ - 1; our SYN-ACK was SEG.ACK - 1. */
+	c->irs = th->seq - 1;
+	c->rcv_nxt = th->seq;
+	c->rcv_wup = c->rcv_nxt;
+	atomic_store(&c->copied_seq, c->rcv_nxt);
+	atomic_store(&c->rcv_data_end, c->rcv_nxt);
+	c->iss = th->ack_seq - 1;
+	c->snd_una = c->iss;
+	c->snd_nxt = c->iss + 1;
+	c->snd_max = c->iss + 1;
+	c->snd_base = c->iss + 1;
+	atomic_store(&c->write_seq, c->iss + 1);
+	atomic_store(&c->snd_una_pub, c->iss + 1);
+	c->ts_off = wp__tcp_ts_off(net->tcp, c->saddr, c->daddr);
+	syn_options(c, &o, false);
+	c->rx_opt.ts_recent_stamp = pc->now;
+	/* The window the SYN-ACK offered (wp__tcp_syncookie_send). */
+	c->rcv_wnd = umin32(wp__tcp_space(c), 65535);
+	c->snd_wl1 = c->irs;
+	if (wp__tcp_ehash_insert(net, c)) {
+		/* Another core made it from a copy of this ACK. */
+		wp_sock_put(&c->sk);
+		tcp_drop(pc, skb, WP_DROP_TCP_FLAGS);
+		return true;
+	}
+	wp_sock_hold(&lsk->sk);
+	c->parent = lsk;
+	atomic_fetch_add(&lsk->syn_qlen, 1);
+	c->state_core = WP_TCP_SYN_RECV;
+	wp_sk_set_state(&c->sk, WP_TCP_SYN_RECV);
+	process(tc, c, skb, th);
+	/* The accept queue filled meanwhile (another core): nothing will
+	 * retransmit a SYN-ACK for it, so it goes. */
+	if (c->state_core == WP_TCP_SYN_RECV)
+		wp__tcp_done(tc, c);
+	wp_sock_put(&c->sk); /* the table holds it, and the accept queue */
+	return true;
+}
+
 static void listen_rcv(struct wp_net_cpu *pc, struct wp_tcp_sock *lsk,
 		       struct wp_skb *skb, const struct wp_tcp_repr *th)
 {
@@ -1333,6 +1439,8 @@ static void listen_rcv(struct wp_net_cpu *pc, struct wp_tcp_sock *lsk,
 		return;
 	}
 	if (th->flags & WP_TCP_ACK) {
+		if (!(th->flags & WP_TCP_SYN) && cookie_rcv(pc, lsk, skb, th))
+			return;
 		wp__tcp_v4_send_reset(pc, ip->saddr, ip->daddr, th, skb->len);
 		tcp_drop(pc, skb, WP_DROP_TCP_ACK);
 		return;

@@ -357,6 +357,32 @@ void wp__tcp_v4_send_reset(struct wp_net_cpu *pc, uint32_t saddr,
 	wp_ip_queue_xmit(pc->net, pc->id, skb, &tx);
 }
 
+void wp__tcp_send_synack_stateless(struct wp_net_cpu *pc, uint32_t saddr,
+				   uint32_t daddr, const struct wp_tcp_repr *r)
+{
+	struct wp_ip_tx tx = {
+		.saddr = saddr,
+		.daddr = daddr,
+		.protocol = WP_IPPROTO_TCP,
+		.df = true,
+	};
+	struct wp_skb *skb;
+	int hlen = wp_tcp_hdr_len(r);
+
+	if (hlen < 0)
+		return;
+	skb = wp_alloc_skb(wp__net_pool(pc), (uint32_t)hlen);
+	if (!skb) {
+		wp_drop_count(WP_DROP_NOMEM);
+		return;
+	}
+	wp_tcp_emit(r, saddr, daddr, wp_skb_put(skb, (uint32_t)hlen),
+		    (size_t)hlen);
+	wp_skb_reset_transport_header(skb);
+	WP_MIB_INC(pc, TcpOutSegs);
+	wp_ip_queue_xmit(pc->net, pc->id, skb, &tx);
+}
+
 /* --- the send loop
  * ------------------------------------------------------------ */
 

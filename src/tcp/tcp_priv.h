@@ -249,6 +249,10 @@ struct wp_tcp_sock {
 	_Atomic uint32_t acc_qlen;
 	_Atomic uint32_t syn_qlen;
 	_Atomic uint32_t max_backlog;
+	/* ns when this listener last sent a SYN cookie (0: never); its
+	 * cookies are checked only for TCP_SYNCOOKIE_VALID after
+	 * (tcp_synq_overflow). */
+	_Atomic uint64_t synq_overflow;
 	struct wp_tcp_sock *parent; /* child in SYN_RECV: its listener (held) */
 	/* Options, set by the application, read by the core. */
 	_Atomic bool nodelay;
@@ -398,6 +402,7 @@ struct wp_tcp_table {
 	uint32_t ncpus;
 	uint32_t isn_key[4]; /* RFC 6528: the secret, from the seed */
 	uint32_t ts_key;
+	uint32_t cookie_key[2][4]; /* SYN cookies' two hashes */
 	_Atomic uint32_t port_seq;
 	_Atomic uint32_t tw_count;
 	_Atomic uint32_t nsocks; /* sockets alive (leak checks) */
@@ -417,6 +422,8 @@ uint32_t wp__tcp_isn(const struct wp_tcp_table *t, uint64_t now_ns,
 /* A per-connection TSval offset (RFC 7323 7.1). */
 uint32_t wp__tcp_ts_off(const struct wp_tcp_table *t, uint32_t saddr,
 			uint32_t daddr);
+/* SipHash-2-4 of two 64-bit words under a 128-bit key. */
+uint64_t wp__tcp_siphash(const uint32_t key[4], uint64_t a, uint64_t b);
 /* __inet_lookup_established: the socket of the 4-tuple (any state but
  * LISTEN), held; NULL. Addresses as seen from us: local/remote. */
 struct wp_tcp_sock *wp__tcp_lookup_established(struct wp_net *net,
@@ -466,10 +473,39 @@ void wp__tcp_abort(struct tcp_cpu *tc, struct wp_tcp_sock *tp, int err);
 void wp__tcp_update_info(struct wp_tcp_sock *tp);
 /* RFC 6298 2.2/2.3: take an RTT sample (ns). */
 void wp__tcp_rtt_sample(struct wp_tcp_sock *tp, uint64_t rtt);
+/* Our window scale for a passive open (tcp_select_initial_window). */
+uint8_t wp__tcp_select_rcv_wscale(const struct wp_tcp_sock *tp);
 /* Receive space in payload bytes (the window before rounding). */
 uint32_t wp__tcp_space(const struct wp_tcp_sock *tp);
 /* Free the skbs tp holds (OFO, the reader's partial skb). */
 void wp__tcp_purge(struct wp_tcp_sock *tp);
+
+/* --- SYN cookies (tcp_syncookies.c)
+ * ------------------------------------------------------ */
+
+/* A listener's cookies are good for two periods of the counter (Linux
+ * MAX_SYNCOOKIE_AGE minutes) after the last one it sent. */
+#define TCP_SYNCOOKIE_PERIOD (60 * WP_NSEC_PER_SEC)
+#define TCP_SYNCOOKIE_VALID (2 * TCP_SYNCOOKIE_PERIOD)
+
+/* A SYN for lsk (laddr: ours, raddr: theirs) that gets a cookie: send
+ * the SYN-ACK that carries the connection in its ISN (and TSval), keep
+ * nothing. Counts SyncookiesSent. */
+void wp__tcp_syncookie_send(struct wp_net_cpu *pc, struct wp_tcp_sock *lsk,
+			    uint32_t laddr, uint32_t raddr,
+			    const struct wp_tcp_repr *th);
+/*
+ * cookie_v4_check: is this ACK (neither SYN nor RST) the third of a
+ * handshake answered with a cookie? 0 and, in *o, the options of the
+ * SYN as the cookie kept them (MSS from msstab; with timestamps, the
+ * window scale and SACK; tsval the ACK's), for syn_options(); -1 if it
+ * is no cookie of ours or one too old, or one whose options the
+ * sysctls no longer allow.
+ */
+int wp__tcp_syncookie_check(const struct wp_net *net, uint64_t now,
+			    uint32_t laddr, uint32_t raddr,
+			    const struct wp_tcp_repr *th,
+			    struct wp_tcp_opts *o);
 
 /* --- sockets (tcp.c)
  * ------------------------------------------------------------ */
@@ -497,6 +533,10 @@ void wp__tcp_send_ack(struct tcp_cpu *tc, struct wp_tcp_sock *tp);
 void wp__tcp_send_probe0(struct tcp_cpu *tc, struct wp_tcp_sock *tp);
 void wp__tcp_send_syn(struct tcp_cpu *tc, struct wp_tcp_sock *tp);
 void wp__tcp_send_synack(struct tcp_cpu *tc, struct wp_tcp_sock *tp);
+/* A SYN-ACK with no socket behind it (a SYN cookie's): r says it all,
+ * saddr ours, daddr theirs. */
+void wp__tcp_send_synack_stateless(struct wp_net_cpu *pc, uint32_t saddr,
+				   uint32_t daddr, const struct wp_tcp_repr *r);
 /* RST|ACK from a socket (abort). */
 void wp__tcp_send_active_reset(struct tcp_cpu *tc, struct wp_tcp_sock *tp);
 /* RFC 9293 3.10.7.1: the RST answering a segment (no socket, or one that

@@ -51,7 +51,7 @@ static inline void sipround(uint64_t v[4])
 }
 
 /* SipHash-2-4 of two 64-bit words (16 bytes of input). */
-static uint64_t siphash_2u64(const uint32_t key[4], uint64_t a, uint64_t b)
+uint64_t wp__tcp_siphash(const uint32_t key[4], uint64_t a, uint64_t b)
 {
 	uint64_t k0 = (uint64_t)key[1] << 32 | key[0];
 	uint64_t k1 = (uint64_t)key[3] << 32 | key[2];
@@ -79,8 +79,8 @@ uint32_t wp__tcp_isn(const struct wp_tcp_table *t, uint64_t now_ns,
 		     uint32_t saddr, uint16_t sport, uint32_t daddr,
 		     uint16_t dport)
 {
-	uint64_t f = siphash_2u64(t->isn_key, (uint64_t)saddr << 32 | daddr,
-				  (uint64_t)sport << 16 | dport);
+	uint64_t f = wp__tcp_siphash(t->isn_key, (uint64_t)saddr << 32 | daddr,
+				     (uint64_t)sport << 16 | dport);
 
 	/* M: a timer ticking every 4 us (RFC 6528 3; RFC 9293 3.4.1). It
 	 * wraps in 4.77 hours, longer than any MSL. */
@@ -93,7 +93,7 @@ uint32_t wp__tcp_ts_off(const struct wp_tcp_table *t, uint32_t saddr,
 	uint32_t key[4] = { t->ts_key, t->isn_key[1] ^ 0x5a5a5a5au,
 			    t->isn_key[2], t->isn_key[3] };
 
-	return (uint32_t)siphash_2u64(key, saddr, daddr);
+	return (uint32_t)wp__tcp_siphash(key, saddr, daddr);
 }
 
 uint32_t wp__tcp_hash4(const struct wp_tcp_table *t, uint32_t saddr,
@@ -154,6 +154,9 @@ int wp__tcp_init(struct wp_net *net)
 		t->isn_key[i] = (uint32_t)splitmix64(&seed);
 	t->ts_key = (uint32_t)splitmix64(&seed);
 	atomic_init(&t->port_seq, (uint32_t)splitmix64(&seed));
+	for (int c = 0; c < 2; c++)
+		for (int i = 0; i < 4; i++)
+			t->cookie_key[c][i] = (uint32_t)splitmix64(&seed);
 	atomic_init(&t->tw_count, 0);
 	atomic_init(&t->nsocks, 0);
 	t->cc_default = &wp__tcp_cubic;

@@ -58,6 +58,110 @@ def sack_segment():
     return h + b'payload'
 
 
+# fuzz_tcp: config(1), then segments (see tests/fuzz/fuzz_tcp.c).
+TO_CONN, TO_LISTEN, TO_CLIENT, TO_CLOSED = 0, 1, 2, 3
+ABS, BAD_CSUM, RAW_DOFF = 0x04, 0x08, 0x10
+(THEN_NONE, THEN_1MS, THEN_250MS, THEN_5S, THEN_READ, THEN_SEND,
+ THEN_SHUT, THEN_CLOSE) = range(8)
+FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+SYN_OPTS = bytes.fromhex('020405b4' '0402' '080a0000006400000000' '01030307')
+
+
+def tseg(to, flags, seq=0, ack=0, window=1024, paylen=0, opts=b'',
+         then=THEN_NONE, mode=0, port=0, doff=0, urg=0):
+    op = to | mode | (then << 5)
+    return (struct.pack('!BHIIHHBBBH', op, flags, seq & 0xffffffff,
+                        ack & 0xffffffff, window, urg, port, doff,
+                        len(opts), paylen) + opts)
+
+
+def ts_opt(tsval, tsecr=0):
+    return b'\x01\x01\x08\x0a' + struct.pack('!II', tsval, tsecr)
+
+
+tcp_seeds = {
+    'data_read_reply': b'\x00' +
+        tseg(TO_CONN, ACK | PSH, paylen=100, then=THEN_READ) +
+        tseg(TO_CONN, ACK, then=THEN_SEND, paylen=200) +
+        tseg(TO_CONN, ACK, ack=1600, then=THEN_250MS),
+    'out_of_order_sack': b'\x02' +
+        tseg(TO_CONN, ACK, seq=1000, paylen=500,
+             opts=ts_opt(200, 0)) +
+        tseg(TO_CONN, ACK, seq=3000, paylen=500, opts=ts_opt(201, 0)) +
+        tseg(TO_CONN, ACK, seq=0, paylen=1000, opts=ts_opt(202, 0),
+             then=THEN_READ),
+    'fin_close': b'\x00' +
+        tseg(TO_CONN, ACK | PSH | FIN, paylen=10, then=THEN_READ) +
+        tseg(TO_CONN, ACK, then=THEN_CLOSE) +
+        tseg(TO_CONN, ACK, then=THEN_5S),
+    'close_then_data': b'\x00' +
+        tseg(TO_CONN, ACK, then=THEN_CLOSE) +
+        tseg(TO_CONN, ACK | PSH, paylen=300, ack=1),
+    'rst_games': b'\x08' +
+        tseg(TO_CONN, RST, seq=100) + tseg(TO_CONN, RST, seq=200) +
+        tseg(TO_CONN, RST, seq=300) + tseg(TO_CONN, RST, seq=400) +
+        tseg(TO_CONN, SYN, seq=5) + tseg(TO_CONN, RST | ACK),
+    'ack_unsent': b'\x00' +
+        tseg(TO_CONN, ACK, ack=5000, paylen=4) +
+        tseg(TO_CONN, ACK, ack=-70000) +
+        tseg(TO_CONN, ACK, seq=3000000, paylen=3),
+    'zero_window': b'\x04' + b''.join(
+        tseg(TO_CONN, ACK, seq=i * 1400, paylen=1400) for i in range(8)) +
+        tseg(TO_CONN, ACK, then=THEN_READ),
+    'sender_zero_window': b'\x00' +
+        tseg(TO_CONN, ACK, window=0, then=THEN_SEND, paylen=1000) +
+        tseg(TO_CONN, ACK, window=0, then=THEN_5S) +
+        tseg(TO_CONN, ACK, window=0, then=THEN_5S) +
+        tseg(TO_CONN, ACK, window=4000, then=THEN_250MS),
+    'retransmit_dupacks': b'\x02' +
+        tseg(TO_CONN, ACK, then=THEN_SEND, paylen=800,
+             opts=ts_opt(300)) +
+        tseg(TO_CONN, ACK, opts=ts_opt(301)) +
+        tseg(TO_CONN, ACK, opts=ts_opt(302)) +
+        tseg(TO_CONN, ACK, opts=ts_opt(303)) +
+        tseg(TO_CONN, ACK, ack=1000, opts=ts_opt(304) +
+             bytes.fromhex('0101050a') + struct.pack('!II', 0, 0),
+             then=THEN_5S),
+    'paws_old': b'\x02' +
+        tseg(TO_CONN, ACK, paylen=10, opts=ts_opt(1000)) +
+        tseg(TO_CONN, ACK, paylen=10, opts=ts_opt(5)),
+    'listener_syn_ack_data': b'\x00' +
+        tseg(TO_LISTEN, SYN, mode=ABS, seq=7000, port=2, opts=SYN_OPTS) +
+        tseg(TO_LISTEN, ACK | PSH, port=2, paylen=50, then=THEN_SEND),
+    'cookie_handshake': b'\x01' +
+        tseg(TO_LISTEN, SYN, mode=ABS, seq=7000, port=3) +
+        tseg(TO_LISTEN, ACK, port=3, paylen=20, then=THEN_SEND) +
+        tseg(TO_LISTEN, ACK | FIN, port=3, seq=20) +
+        tseg(TO_LISTEN, ACK, mode=ABS, seq=1, ack=2, port=4),
+    'syn_flood': b'\x00' + b''.join(
+        tseg(TO_LISTEN, SYN, mode=ABS, seq=i * 77, port=i)
+        for i in range(16)),
+    'active_open': b'\x00' +
+        tseg(TO_CLIENT, SYN | ACK, mode=0, seq=9000, ack=0,
+             opts=SYN_OPTS) +
+        tseg(TO_CLIENT, ACK | PSH, seq=0, paylen=30, then=THEN_READ) +
+        tseg(TO_CLIENT, ACK, then=THEN_CLOSE),
+    'simultaneous_open': b'\x00' +
+        tseg(TO_CLIENT, SYN, seq=4444) +
+        tseg(TO_CLIENT, ACK, then=THEN_250MS),
+    'closed_port_and_hostile': b'\x00' +
+        tseg(TO_CLOSED, SYN, mode=ABS, seq=1, paylen=10,
+             opts=b'\x03\x03\x0f\x02\x04\x00\x00\x1e\x06') +
+        tseg(TO_CONN, ACK, mode=BAD_CSUM, paylen=10) +
+        tseg(TO_CONN, ACK, mode=RAW_DOFF, doff=4) +
+        tseg(TO_CONN, ACK, mode=RAW_DOFF, doff=15, paylen=8) +
+        tseg(TO_CONN, ACK, opts=b'\x02\x00') +
+        tseg(TO_CONN, SYN | FIN),
+    'close_to_time_wait': b'\x00' +
+        tseg(TO_CONN, ACK, then=THEN_CLOSE) +
+        tseg(TO_CONN, ACK | FIN, then=THEN_1MS),
+    'time_wait': b'\x00' +
+        tseg(TO_CONN, ACK, then=THEN_CLOSE) +
+        tseg(TO_CONN, ACK | FIN, then=THEN_1MS) +
+        tseg(TO_CONN, ACK | FIN, then=THEN_5S) +
+        tseg(TO_CONN, SYN, seq=100000, then=THEN_1MS),
+}
+
 seeds = {
     'fuzz_eth': {
         'ipv4_lo': bytes(12) + b'\x08\x00' + ipv4(b'', 6, LO, LO),
@@ -104,6 +208,7 @@ seeds = {
         'data_segment': b'\x04' + LO + LO + data,
         'sack_segment_fix': b'\x05' + A + B + sack_segment(),
     },
+    'fuzz_tcp': tcp_seeds,
 }
 
 for target, files in seeds.items():

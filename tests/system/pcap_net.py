@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""Black-box tests of the protocol layer through the pcap backend.
+"""Black-box tests of the protocol layer (TCP's closed ports too) through
+the pcap backend.
 
 Each case crafts frames with scapy into in.pcap, runs
     wirepath run --backend pcap --pcap-in in.pcap --pcap-out out.pcap --stats
@@ -11,6 +12,7 @@ and reads out.pcap and the counters printed on stderr.
 import logging
 import os
 import re
+import struct
 import subprocess
 import sys
 import tempfile
@@ -18,8 +20,9 @@ import tempfile
 # Raw frames next to Ethernet ones make scapy warn about link types.
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
 
-from scapy.all import (ARP, ICMP, IP, UDP, Ether, Raw, IPOption_RR, conf,
-                       defragment, fragment, raw, rdpcap, wrpcap)
+from scapy.all import (ARP, ICMP, IP, TCP, UDP, Ether, Raw, IPOption_RR,
+                       checksum, conf, defragment, fragment, raw, rdpcap,
+                       wrpcap)
 
 conf.verb = 0
 
@@ -48,6 +51,11 @@ SENTENCES = {
     ("Udp", "packets received"): "InDatagrams",
     ("Udp", "packets to unknown port received"): "NoPorts",
     ("Udp", "packet receive errors"): "InErrors",
+    ("Tcp", "segments received"): "InSegs",
+    ("Tcp", "segments sent out"): "OutSegs",
+    ("Tcp", "bad segments received"): "InErrs",
+    ("Tcp", "resets sent"): "OutRsts",
+    ("Tcp", "passive connection openings"): "PassiveOpens",
 }
 
 
@@ -310,6 +318,128 @@ def case_options_skipped():
           "echo with options answered", err)
 
 
+# --- TCP (no application listens: every port is closed) -------------------
+
+CLOSED = 9999
+
+
+def tcp_to_us(seg):
+    return to_us(IP(src=PEER_IP, dst=OUR_IP) / seg)
+
+
+def tcp_out(out):
+    return [f for f in out if TCP in f]
+
+
+def counters(st, want, err):
+    bad = {k: (st[k], v) for k, v in want.items() if st[k] != v}
+    check(not bad, "counters (got, want): %r" % bad, err)
+
+
+def fix_tcp_csum(b):
+    """Recompute the TCP checksum of an IPv4 packet in bytearray b
+    (20-byte IP header), whatever its options say (scapy would parse
+    and rebuild them)."""
+    seg = bytes(b[20:36]) + b"\0\0" + bytes(b[38:])
+    pseudo = bytes(b[12:20]) + struct.pack("!BBH", 0, 6, len(seg))
+    b[36:38] = struct.pack("!H", checksum(pseudo + seg))
+
+
+def case_tcp_closed_port():
+    # RFC 9293 3.10.7.1: a segment to a closed port gets a RST; one
+    # without ACK is answered <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>,
+    # one with ACK <SEQ=SEG.ACK><CTL=RST>; a RST gets nothing.
+    frames = [arp_request(),
+              tcp_to_us(TCP(sport=40000, dport=CLOSED, flags="S",
+                            seq=1000)),
+              tcp_to_us(TCP(sport=40001, dport=CLOSED, flags="PA", seq=5,
+                            ack=777) / Raw(b"abc")),
+              tcp_to_us(TCP(sport=40002, dport=CLOSED, flags="F", seq=50)),
+              tcp_to_us(TCP(sport=40003, dport=CLOSED, flags="R", seq=9))]
+    out, st, err = run(frames)
+    rst = tcp_out(out)
+    check(len(rst) == 3, "three RSTs, got %r" % [f.summary() for f in out],
+          err)
+    a, b, c = (f[TCP] for f in rst)
+    check(rst[0][IP].src == OUR_IP and rst[0][IP].dst == PEER_IP and
+          rst[0][Ether].dst == PEER_MAC, "RST back to the sender")
+    check(a.sport == CLOSED and a.dport == 40000 and a.flags == "RA" and
+          a.seq == 0 and a.ack == 1001, "SYN -> RST/ACK ack 1001: %r" % a)
+    check(b.dport == 40001 and b.flags == "R" and b.seq == 777,
+          "ACK -> RST seq=SEG.ACK: %r" % b)
+    check(c.dport == 40002 and c.flags == "RA" and c.ack == 51,
+          "FIN -> RST/ACK ack 51: %r" % c)
+    for f in rst:
+        chk = f[TCP].chksum
+        del f[TCP].chksum
+        check(IP(raw(f[IP]))[TCP].chksum == chk, "RST checksum")
+    counters(st, {"Tcp.InSegs": 4, "Tcp.OutSegs": 3, "Tcp.OutRsts": 3,
+                  "Tcp.InErrs": 0, "Drops.no_socket": 4}, err)
+
+
+def case_tcp_bad_checksum():
+    good = raw(IP(src=PEER_IP, dst=OUR_IP) /
+               TCP(sport=40000, dport=CLOSED, flags="S", seq=1))
+    b = bytearray(good)
+    b[20 + 16] ^= 0x5a  # the TCP checksum field
+    out, st, err = run([arp_request(),
+                        to_us(IP(bytes(b)))])
+    check(tcp_out(out) == [], "no answer to a bad checksum, got %r" %
+          [f.summary() for f in out], err)
+    counters(st, {"Tcp.InCsumErrors": 1, "Tcp.InErrs": 1, "Tcp.InSegs": 0,
+                  "Tcp.OutRsts": 0, "Drops.tcp_csum": 1}, err)
+
+
+def case_tcp_syn_data_odd_options():
+    # A SYN with 100 bytes of data and options no stack sends together:
+    # an unknown kind, MSS 0, a window scale above 14, NOPs, EOL with
+    # bytes after it. It is a well-formed segment: the closed port
+    # answers, and the data counts in the ACK.
+    opts = [("NOP", None), (254, b"\x12\x34"), ("MSS", 0), ("WScale", 15),
+            ("SAckOK", b""), ("Timestamp", (7, 0)), ("NOP", None),
+            ("EOL", None)]
+    syn = TCP(sport=40010, dport=CLOSED, flags="S", seq=5000,
+              options=opts) / Raw(bytes(range(100)))
+    # The same with an option whose length is 1 (RFC 9293 MUST-7):
+    # dropped, never answered. And SYN+FIN, SYN+RST: no host sends them.
+    bad_len = bytearray(raw(IP(src=PEER_IP, dst=OUR_IP) /
+                            TCP(sport=40011, dport=CLOSED, flags="S",
+                                seq=1, options=[(253, b"\x00\x00")])))
+    bad_len[20 + 21] = 1  # the option's length byte
+    fix_tcp_csum(bad_len)
+    out, st, err = run([arp_request(), tcp_to_us(syn),
+                        Ether(src=PEER_MAC, dst=OUR_MAC, type=0x0800) /
+                        Raw(bytes(bad_len)),
+                        tcp_to_us(TCP(sport=40012, dport=CLOSED,
+                                      flags="SF", seq=1)),
+                        tcp_to_us(TCP(sport=40013, dport=CLOSED,
+                                      flags="SR", seq=1))])
+    rst = tcp_out(out)
+    check(len(rst) == 1, "one RST, got %r" % [f.summary() for f in out],
+          err)
+    r = rst[0][TCP]
+    check(r.dport == 40010 and r.flags == "RA" and r.seq == 0 and
+          r.ack == 5000 + 1 + 100, "RST/ACK counts SYN and data: %r" % r)
+    counters(st, {"Tcp.InSegs": 3, "Tcp.InErrs": 3, "Tcp.OutRsts": 1,
+                  "Drops.tcp_option": 1, "Drops.tcp_flags": 2,
+                  "Drops.no_socket": 1}, err)
+
+
+def case_tcp_bad_data_offset():
+    frames = [arp_request()]
+    # Data offset 4 (< 5), and 15 (60 bytes) in a 28-byte segment; both
+    # with right checksums, so only the offset is wrong.
+    for sport, doff in ((40020, 4), (40021, 15)):
+        seg = TCP(sport=sport, dport=CLOSED, flags="S", seq=1,
+                  dataofs=doff) / Raw(b"12345678")
+        frames.append(tcp_to_us(seg))
+    out, st, err = run(frames)
+    check(tcp_out(out) == [], "nothing answers a bad offset, got %r" %
+          [f.summary() for f in out], err)
+    counters(st, {"Tcp.InErrs": 2, "Tcp.InSegs": 0, "Tcp.OutRsts": 0,
+                  "Drops.tcp_hdr": 2}, err)
+
+
 CASES = {
     "arp": case_arp,
     "echo": case_echo,
@@ -320,6 +450,10 @@ CASES = {
     "no_answer_without_arp": case_no_answer_without_arp,
     "static_arp": case_static_arp,
     "options_skipped": case_options_skipped,
+    "tcp_closed_port": case_tcp_closed_port,
+    "tcp_bad_checksum": case_tcp_bad_checksum,
+    "tcp_syn_data_odd_options": case_tcp_syn_data_odd_options,
+    "tcp_bad_data_offset": case_tcp_bad_data_offset,
 }
 
 
