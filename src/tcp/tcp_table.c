@@ -600,7 +600,8 @@ static void print_one(FILE *out, struct wp_tcp_sock *tp, bool details)
 		"cwnd:%u ssthresh:%u bytes_acked:%llu bytes_received:%llu "
 		"segs_out:%u segs_in:%u snd_wnd:%u rcv_wnd:%u unacked:%u "
 		"retrans:%u/%u lost:%u sacked:%u reordering:%u notsent:%u\n",
-		i.ca_name, (i.options & WP_TCPI_OPT_SACK) ? " sack" : "",
+		i.ca_name[0] ? i.ca_name : tp->cc->name,
+		(i.options & WP_TCPI_OPT_SACK) ? " sack" : "",
 		(i.options & WP_TCPI_OPT_TIMESTAMPS) ? " ts" : "", i.snd_wscale,
 		i.rcv_wscale, (double)i.rto / 1e3, (double)i.rtt / 1e3,
 		(double)i.rttvar / 1e3, i.snd_mss, i.snd_cwnd, i.snd_ssthresh,
