@@ -667,18 +667,22 @@ static inline struct wp_skb *skb_init(struct wp_pool *pool, struct pool_head *h,
 	skb->l4_hash = 0;
 	skb->csum_valid = 0;
 	skb->cloned = 0;
-	skb->gro_count = 0;
+	skb->gso_size = 0;
+	skb->gso_segs = 0;
 	atomic_store_explicit(&skb->users, 1, memory_order_relaxed);
 	skb->tstamp = 0;
 	skb->pool = pool;
 	skb->stamps = NULL;
 	skb->sk = NULL;
+	skb->frag_list = NULL;
+	skb->data_len = 0;
+	skb->frag_truesize = 0;
 	memset(skb->cb, 0, sizeof(skb->cb));
 	return skb;
 }
 
 /* A field added to struct wp_skb must be initialised in skb_init(). */
-_Static_assert(sizeof(struct wp_skb) == 152, "update skb_init()");
+_Static_assert(sizeof(struct wp_skb) == 168, "update skb_init()");
 
 struct wp_skb *wp_build_skb(struct wp_pool *pool, void *buf, uint32_t headroom,
 			    uint32_t len)
@@ -729,9 +733,14 @@ out_fail:
 struct wp_skb *wp_skb_clone(struct wp_skb *skb)
 {
 	struct wp_pool *pool = skb->pool;
-	struct pool_head *h = head_pop(pool);
+	struct pool_head *h;
 	struct wp_skb *n;
 
+	if (wp_unlikely(skb->frag_list)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	h = head_pop(pool);
 	if (wp_unlikely(!h)) {
 		owner_add64(&pool->alloc_fail, 1);
 		errno = ENOMEM;
@@ -786,6 +795,19 @@ static void skb_free(struct wp_skb *skb)
 	/* A sampled packet's journey ends here: file its record first. */
 	if (wp_unlikely(skb->stamps && skb->stamps->done))
 		skb->stamps->done(skb);
+	/* A GRO chain: each skb of it holds one reference, ours. */
+	if (wp_unlikely(skb->frag_list)) {
+		struct wp_skb *f = skb->frag_list;
+
+		skb->frag_list = NULL;
+		while (f) {
+			struct wp_skb *next = f->next;
+
+			f->next = NULL;
+			wp_consume_skb(f);
+			f = next;
+		}
+	}
 	if (skb->cloned) {
 		struct pool_shinfo *sh = pool_shinfo(pool, buf);
 

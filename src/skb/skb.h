@@ -20,12 +20,22 @@
  *
  * Clones share the data buffer (refcounted in the buffer's shinfo); a
  * cloned skb's data must be treated as read-only (Linux skb_cloned()).
+ *
+ * Chains (Linux's frag_list): GRO merges segments into one skb whose own
+ * buffer holds the first frame, headers included, and whose frag_list
+ * holds the skbs of the segments that follow, each pulled to its payload.
+ * len counts every byte, data_len those in the chain; the linear part,
+ * wp_skb_headlen(), is what data points at. Header pulls and pushes work
+ * on the linear part only; wp_pskb_pull() and wp_skb_trim() cut into the
+ * chain, wp_skb_copy_bits() reads across it, and freeing the head frees
+ * the chain. Every skb in a chain comes from the head's pool.
  */
 #ifndef WP_SKB_SKB_H
 #define WP_SKB_SKB_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/drop.h"
@@ -91,13 +101,19 @@ struct wp_skb {
 	uint8_t l4_hash : 1;       /* hash covers ports */
 	uint8_t csum_valid : 1;    /* checksum already verified */
 	uint8_t cloned : 1;        /* data shared with another skb */
-	uint8_t gro_count;         /* segments merged into this one by GRO */
+	uint16_t gso_size;         /* GRO: payload of each merged segment */
+	uint16_t gso_segs;         /* GRO: segments merged in; 0: not merged */
 
 	_Atomic uint32_t users;    /* refcount of this descriptor (skb_get) */
 	uint64_t tstamp;           /* arrival time, ns, clock of the stack */
 	struct wp_pool *pool;      /* where head and buffer return */
 	struct wp_skb_stamps *stamps; /* non-NULL when sampled for tracing */
 	void *sk;                  /* owning socket, if any */
+
+	/* Chain (Linux skb_shinfo(skb)->frag_list): see the top. */
+	struct wp_skb *frag_list;  /* linked by next; NULL: linear */
+	uint32_t data_len;         /* bytes of len held in frag_list */
+	uint32_t frag_truesize;    /* wp_skb_truesize() of the chain's skbs */
 
 	/* Control buffer: private to the layer that holds the skb (Linux cb). */
 	_Alignas(8) uint8_t cb[48];
@@ -125,6 +141,29 @@ static inline uint32_t wp_skb_tailroom(const struct wp_skb *skb)
 	return skb->end - skb->tail;
 }
 
+/* Bytes in the skb's own buffer (Linux skb_headlen). */
+static inline uint32_t wp_skb_headlen(const struct wp_skb *skb)
+{
+	return skb->len - skb->data_len;
+}
+
+static inline bool wp_skb_is_nonlinear(const struct wp_skb *skb)
+{
+	return skb->data_len != 0 || skb->frag_list != NULL;
+}
+
+/*
+ * Memory an skb holds, charged to the socket that queues it (Linux
+ * skb->truesize): the whole data room plus the descriptor, for it and for
+ * every skb of its chain. skb->end never changes while the skb is queued;
+ * the chain's part changes only when wp_skb_trim() or wp_pskb_pull()
+ * frees skbs of it, which callers that charged the skb account for.
+ */
+static inline uint32_t wp_skb_truesize(const struct wp_skb *skb)
+{
+	return skb->end + (uint32_t)sizeof(struct wp_skb) + skb->frag_truesize;
+}
+
 /* --- editing: each succeeds or leaves the skb untouched --------------- */
 
 /*
@@ -139,11 +178,43 @@ uint8_t *wp_skb_put(struct wp_skb *skb, uint32_t len);
 /* Prepend len bytes into headroom; returns the new data, or NULL. */
 uint8_t *wp_skb_push(struct wp_skb *skb, uint32_t len);
 
-/* Strip len bytes from the front; returns the new data, or NULL if len > skb->len. */
+/*
+ * Strip len bytes from the front of the linear part (headers); returns
+ * the new data, or NULL if len > wp_skb_headlen(skb).
+ */
 uint8_t *wp_skb_pull(struct wp_skb *skb, uint32_t len);
 
-/* Cut the data to len bytes (no-op if already shorter or equal). */
+/*
+ * Cut the data to len bytes (no-op if already shorter or equal). Into a
+ * chain: the skb at the cut is trimmed, the ones after it are freed.
+ * Owner thread of the pool (the freed skbs go back to it).
+ */
 void wp_skb_trim(struct wp_skb *skb, uint32_t len);
+
+/*
+ * Drop the first len bytes, linear part first, then from the chain:
+ * chain skbs left empty are freed (the truesize they held goes from
+ * frag_truesize). The same bytes as Linux pskb_pull leaves, without
+ * copying any: the linear part may end up empty. 0, or -EINVAL (nothing
+ * changes) if len > skb->len.
+ */
+int wp_pskb_pull(struct wp_skb *skb, uint32_t len);
+
+/*
+ * Copy len bytes from offset (from data) to `to`, across the chain
+ * (Linux skb_copy_bits). 0, or -EINVAL (nothing copied) if the range
+ * passes skb->len. Borrows skb.
+ */
+int wp_skb_copy_bits(const struct wp_skb *skb, uint32_t offset, void *to,
+		     uint32_t len);
+
+/*
+ * Append `frag` (consumed) to skb's chain after `last` (skb itself or the
+ * chain's last skb, the caller's cursor; NULL: find it). frag must be
+ * linear and from skb's pool; its data and len are what it adds.
+ */
+void wp_skb_chain_append(struct wp_skb *skb, struct wp_skb *last,
+			 struct wp_skb *frag);
 
 /* --- header offsets (Linux skb_reset_*_header and friends) ------------ */
 
@@ -188,7 +259,9 @@ struct wp_skb *wp_skb_get(struct wp_skb *skb);
  * with users == 1 and the same geometry, header offsets, cb and stamps
  * (its own copy of them); it belongs to no socket (sk == NULL). Takes the
  * descriptor from skb->pool, so it runs on the pool's owner thread.
- * Returns NULL (errno ENOMEM) if the pool has no free descriptor.
+ * Returns NULL (errno ENOMEM) if the pool has no free descriptor, or
+ * (errno EINVAL) for a chained skb: no path clones one (GRO's skbs go to
+ * TCP alone), so chains are never shared and their frees stay simple.
  */
 struct wp_skb *wp_skb_clone(struct wp_skb *skb);
 
@@ -196,8 +269,9 @@ struct wp_skb *wp_skb_clone(struct wp_skb *skb);
 bool wp_skb_cloned(const struct wp_skb *skb);
 
 /*
- * Normal end of life: drop one reference; free on the last. NULL: no-op.
- * Any thread: a free away from the pool's owner goes to its return stack.
+ * Normal end of life: drop one reference; free on the last (with its
+ * chain). NULL: no-op. Any thread: a free away from the pool's owner goes
+ * to its return stack.
  */
 void wp_consume_skb(struct wp_skb *skb);
 

@@ -205,15 +205,7 @@ static inline void wp_sk_set_state(struct wp_sock *sk, enum wp_sk_state st)
 	atomic_store_explicit(&sk->sk_state, (uint8_t)st, memory_order_release);
 }
 
-/*
- * Bytes an skb costs its socket (Linux skb->truesize): its whole data
- * room plus the descriptor. skb->end never changes while the skb is
- * queued, so charging and releasing compute the same value.
- */
-static inline uint32_t wp_skb_truesize(const struct wp_skb *skb)
-{
-	return skb->end + (uint32_t)sizeof(struct wp_skb);
-}
+/* What an skb costs its socket: wp_skb_truesize() (skb/skb.h). */
 
 /* --- receive queue ------------------------------------------------------ */
 

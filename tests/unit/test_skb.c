@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
  * sk_buff operations: geometry, editing and its failure paths, header
- * offsets, descriptor and data reference counts, clones, stamps, queues.
+ * offsets, descriptor and data reference counts, clones, stamps, queues,
+ * and GRO's chains (copy across, trim into, pull through, free).
  * Every test runs on a fresh pool and ends with the pool whole again.
  */
 #include "test_core_common.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,7 +139,7 @@ static void build_skb_resets_recycled_descriptor(void **state)
 	skb->protocol = 0x0800;
 	skb->csum_valid = 1;
 	skb->l4_hash = 1;
-	skb->gro_count = 3;
+	skb->gso_segs = 3;
 	skb->tstamp = 99;
 	skb->sk = fx;
 	wp_skb_reset_mac_header(skb);
@@ -151,7 +153,7 @@ static void build_skb_resets_recycled_descriptor(void **state)
 	assert_int_equal(again->protocol, 0);
 	assert_false(again->csum_valid);
 	assert_false(again->l4_hash);
-	assert_int_equal(again->gro_count, 0);
+	assert_int_equal(again->gso_segs, 0);
 	assert_int_equal(again->tstamp, 0);
 	assert_null(again->sk);
 	assert_null(again->stamps);
@@ -781,6 +783,177 @@ static void purge_counts_each_drop(void **state)
 	assert_int_equal(fx->drops.count[WP_DROP_NOT_SPECIFIED], 0);
 }
 
+/* --- chains (GRO's frag_list) ------------------------------------------ */
+
+/*
+ * A head with `hlen` linear bytes and n chain skbs of `flen` bytes each;
+ * byte i of the whole is (uint8_t)(i * 7 + 3).
+ */
+static struct wp_skb *chain(struct fx *fx, uint32_t hlen, int n, uint32_t flen)
+{
+	struct wp_skb *head = build(fx, 64, hlen), *last = head;
+	uint32_t at = 0;
+
+	for (uint32_t i = 0; i < hlen; i++)
+		head->data[i] = (uint8_t)(at++ * 7 + 3);
+	for (int k = 0; k < n; k++) {
+		/* The frame's headers sit before the payload, as GRO leaves
+		 * a segment: pulled, not moved. */
+		struct wp_skb *f = build(fx, 64, 54 + flen);
+
+		assert_non_null(wp_skb_pull(f, 54));
+		for (uint32_t i = 0; i < flen; i++)
+			f->data[i] = (uint8_t)(at++ * 7 + 3);
+		wp_skb_chain_append(head, last, f);
+		last = f;
+	}
+	return head;
+}
+
+static void assert_bytes(const struct wp_skb *skb, uint32_t first)
+{
+	uint8_t buf[4096];
+
+	assert_true(skb->len <= sizeof(buf));
+	assert_int_equal(wp_skb_copy_bits(skb, 0, buf, skb->len), 0);
+	for (uint32_t i = 0; i < skb->len; i++)
+		assert_int_equal(buf[i], (uint8_t)((first + i) * 7 + 3));
+}
+
+static void chain_geometry_and_truesize(void **state)
+{
+	struct fx *fx = *state;
+	struct wp_skb *skb = chain(fx, 100, 3, 200);
+	uint32_t one = skb->end + (uint32_t)sizeof(struct wp_skb);
+
+	assert_int_equal(skb->len, 700);
+	assert_int_equal(skb->data_len, 600);
+	assert_int_equal(wp_skb_headlen(skb), 100);
+	assert_true(wp_skb_is_nonlinear(skb));
+	assert_int_equal(wp_skb_truesize(skb), 4 * one);
+	assert_bytes(skb, 0);
+	/* A header pull stops at the linear part. */
+	assert_null(wp_skb_pull(skb, 101));
+	assert_non_null(wp_skb_pull(skb, 100));
+	assert_int_equal(wp_skb_headlen(skb), 0);
+	assert_bytes(skb, 100);
+	/* Nobody clones a chain. */
+	errno = 0;
+	assert_null(wp_skb_clone(skb));
+	assert_int_equal(errno, EINVAL);
+	/* Freeing the head frees the chain: teardown finds the pool whole. */
+	wp_consume_skb(skb);
+}
+
+static void chain_copy_bits_ranges(void **state)
+{
+	struct fx *fx = *state;
+	struct wp_skb *skb = chain(fx, 10, 4, 7);
+	uint8_t buf[64];
+
+	/* Every start and every length, across every boundary. */
+	for (uint32_t off = 0; off <= skb->len; off++) {
+		for (uint32_t n = 0; off + n <= skb->len; n++) {
+			memset(buf, 0xee, sizeof(buf));
+			assert_int_equal(wp_skb_copy_bits(skb, off, buf, n), 0);
+			for (uint32_t i = 0; i < n; i++)
+				assert_int_equal(buf[i],
+						 (uint8_t)((off + i) * 7 + 3));
+			assert_int_equal(buf[n], 0xee);
+		}
+	}
+	assert_int_equal(wp_skb_copy_bits(skb, 0, buf, skb->len + 1), -EINVAL);
+	assert_int_equal(wp_skb_copy_bits(skb, skb->len + 1, buf, 0), -EINVAL);
+	assert_int_equal(wp_skb_copy_bits(skb, UINT32_MAX, buf, 2), -EINVAL);
+	wp_consume_skb(skb);
+}
+
+static void chain_trim(void **state)
+{
+	struct fx *fx = *state;
+	uint32_t one;
+	struct wp_skb *skb = chain(fx, 100, 3, 200);
+
+	one = skb->end + (uint32_t)sizeof(struct wp_skb);
+	/* Inside the second chain skb: the third goes. */
+	wp_skb_trim(skb, 450);
+	assert_int_equal(skb->len, 450);
+	assert_int_equal(skb->data_len, 350);
+	assert_int_equal(wp_skb_truesize(skb), 3 * one);
+	assert_bytes(skb, 0);
+	/* Exactly at a boundary: nothing empty stays linked. */
+	wp_skb_trim(skb, 300);
+	assert_int_equal(skb->data_len, 200);
+	assert_int_equal(wp_skb_truesize(skb), 2 * one);
+	assert_null(skb->frag_list->next);
+	/* Into the linear part: the chain goes whole. */
+	wp_skb_trim(skb, 40);
+	assert_int_equal(skb->len, 40);
+	assert_int_equal(skb->data_len, 0);
+	assert_null(skb->frag_list);
+	assert_false(wp_skb_is_nonlinear(skb));
+	assert_int_equal(wp_skb_truesize(skb), one);
+	assert_bytes(skb, 0);
+	/* Longer than it is: nothing. */
+	wp_skb_trim(skb, 1000);
+	assert_int_equal(skb->len, 40);
+	wp_consume_skb(skb);
+}
+
+static void chain_pskb_pull(void **state)
+{
+	struct fx *fx = *state;
+	struct wp_skb *skb = chain(fx, 100, 3, 200);
+	uint32_t one = skb->end + (uint32_t)sizeof(struct wp_skb);
+
+	assert_int_equal(wp_pskb_pull(skb, 701), -EINVAL);
+	assert_int_equal(skb->len, 700);
+	/* Past the linear part, into the first chain skb. */
+	assert_int_equal(wp_pskb_pull(skb, 150), 0);
+	assert_int_equal(skb->len, 550);
+	assert_int_equal(wp_skb_headlen(skb), 0);
+	assert_int_equal(wp_skb_truesize(skb), 4 * one);
+	assert_bytes(skb, 150);
+	/* The rest of it and part of the next: the emptied one is freed. */
+	assert_int_equal(wp_pskb_pull(skb, 160), 0);
+	assert_int_equal(skb->len, 390);
+	assert_int_equal(skb->data_len, 390);
+	assert_int_equal(wp_skb_truesize(skb), 3 * one);
+	assert_bytes(skb, 310);
+	/* Everything. */
+	assert_int_equal(wp_pskb_pull(skb, 390), 0);
+	assert_int_equal(skb->len, 0);
+	assert_null(skb->frag_list);
+	assert_int_equal(wp_skb_truesize(skb), one);
+	wp_consume_skb(skb);
+}
+
+/* A chained skb dropped or freed from another thread returns it all. */
+static void *free_elsewhere(void *arg)
+{
+	wp_kfree_skb_reason(arg, WP_DROP_SOCKET_CLOSED);
+	return NULL;
+}
+
+static void chain_freed_away_from_owner(void **state)
+{
+	struct fx *fx = *state;
+	struct wp_skb *skb = chain(fx, 100, 3, 200);
+	struct wp_drop_stats before, after;
+	pthread_t t;
+
+	/* A thread with no block of its own counts in the shared one. */
+	wp_drop_stats_shared(&before);
+	assert_int_equal(pthread_create(&t, NULL, free_elsewhere, skb), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	wp_drop_stats_shared(&after);
+	/* One drop for the packet, not one per chain skb. */
+	assert_int_equal(after.count[WP_DROP_SOCKET_CLOSED] -
+				 before.count[WP_DROP_SOCKET_CLOSED],
+			 1);
+	assert_true(wp_pool_is_whole(fx->pool));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -806,6 +979,11 @@ int main(void)
 		T(queue_order_and_accounting),
 		T(queue_unlink_anywhere),
 		T(purge_counts_each_drop),
+		T(chain_geometry_and_truesize),
+		T(chain_copy_bits_ranges),
+		T(chain_trim),
+		T(chain_pskb_pull),
+		T(chain_freed_away_from_owner),
 #undef T
 	};
 
