@@ -477,7 +477,8 @@ ssize_t wp_tcp_recvmsg(struct wp_tcp_sock *tp, void *buf, size_t len, int flags)
 							? skb->len - off
 							: len - copied);
 
-			memcpy((uint8_t *)buf + copied, skb->data + off, n);
+			/* Across a GRO chain (within len: cannot fail). */
+			wp_skb_copy_bits(skb, off, (uint8_t *)buf + copied, n);
 			copied += n;
 			skb = rcvq_next(tp, skb == tp->rd_skb ? NULL : skb);
 			off = 0;
@@ -503,7 +504,7 @@ ssize_t wp_tcp_recvmsg(struct wp_tcp_sock *tp, void *buf, size_t len, int flags)
 		n = (uint32_t)(skb->len - tp->rd_off < len - copied
 				       ? skb->len - tp->rd_off
 				       : len - copied);
-		memcpy((uint8_t *)buf + copied, skb->data + tp->rd_off, n);
+		wp_skb_copy_bits(skb, tp->rd_off, (uint8_t *)buf + copied, n);
 		copied += n;
 		tp->rd_off += n;
 		if (tp->rd_off == skb->len) {

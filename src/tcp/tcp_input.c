@@ -407,6 +407,7 @@ static bool ofo_drain(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
 	while ((skb = tp->ofo.head)) {
 		struct tcp_skb_cb *cb = tcp_cb(skb);
 		bool fin = cb->flags & WP_TCP_FIN;
+		uint32_t before_ts;
 
 		if (after(cb->seq, tp->rcv_nxt))
 			break;
@@ -420,7 +421,13 @@ static bool ofo_drain(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
 			wp_kfree_skb_reason(skb, WP_DROP_TCP_OFO_DROP);
 			continue;
 		}
-		wp_skb_pull(skb, tp->rcv_nxt - cb->seq);
+		/* Charged: what the pull frees of a GRO chain is given
+		 * back here, so the reader releases what is left. */
+		before_ts = wp_skb_truesize(skb);
+		wp_pskb_pull(skb, tp->rcv_nxt - cb->seq);
+		if (wp_skb_truesize(skb) != before_ts)
+			atomic_fetch_sub(&tp->sk.sk_rmem_alloc,
+					 before_ts - wp_skb_truesize(skb));
 		cb->seq = tp->rcv_nxt;
 		if (skb->len) {
 			queue_rcv(tp, skb);
@@ -510,7 +517,9 @@ static bool rmem_admits(const struct wp_tcp_sock *tp, const struct wp_skb *skb)
 
 /* Delayed ACK (RFC 9293 3.8.6.3, RFC 5681 4.2): ACK every second full
  * segment, the first segments of a connection at once (quickack), and
- * otherwise within ato (<= 200 ms). */
+ * otherwise within ato (<= 200 ms). A GRO skb counts as the segments in
+ * it (the caller adds all but one to ack_pending_segs): one of two or
+ * more is ACKed at once, as Linux's "more than one full frame". */
 static void ack_snd_check(struct tcp_cpu *tc, struct wp_tcp_sock *tp, bool now)
 {
 	tp->ack_pending = true;
@@ -543,6 +552,8 @@ static void data_queue(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
 	uint32_t wnd_end = tp->rcv_wup + tp->rcv_wnd;
 	bool fin = cb->flags & WP_TCP_FIN;
 	uint32_t seq = cb->seq;
+	/* A GRO skb is this many segments (Linux tcp_skb_pcount). */
+	uint32_t segs = skb->gso_segs > 1 ? skb->gso_segs : 1;
 
 	cb->end_seq = seq + skb->len;
 	if (!skb->len && !fin) {
@@ -560,7 +571,7 @@ static void data_queue(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
 			tcp_drop(pc, skb, WP_DROP_TCP_OLD_DATA);
 			return;
 		}
-		wp_skb_pull(skb, umin32(old, skb->len));
+		wp_pskb_pull(skb, umin32(old, skb->len));
 		seq = cb->seq = tp->rcv_nxt;
 	}
 	/* Beyond the window: nothing of it, or cut to it. */
@@ -587,6 +598,11 @@ static void data_queue(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
 		bool fin_now = fin;
 
 		if (skb->len) {
+			/* tcp_measure_rcv_mss: a GRO skb's segments are
+			 * gso_size each. */
+			uint32_t seglen =
+				skb->gso_size ? skb->gso_size : skb->len;
+
 			atomic_fetch_add(&tp->sk.sk_rmem_alloc,
 					 wp_skb_truesize(skb));
 			/* Learn the ratio of payload to buffer. */
@@ -596,8 +612,8 @@ static void data_queue(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
 						   wp_skb_truesize(skb));
 			if (!tp->scaling_ratio)
 				tp->scaling_ratio = 1;
-			if (skb->len > tp->rcv_mss)
-				tp->rcv_mss = umin32(skb->len, 65535);
+			if (seglen > tp->rcv_mss)
+				tp->rcv_mss = umin32(seglen, 65535);
 			queue_rcv(tp, skb);
 		} else {
 			wp_consume_skb(skb);
@@ -612,6 +628,7 @@ static void data_queue(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
 			return;
 		}
 		/* Filling a hole is acked at once (RFC 5681 4.2). */
+		tp->ack_pending_segs += segs - 1;
 		ack_snd_check(tc, tp, had_ofo);
 		return;
 	}
@@ -1458,7 +1475,8 @@ static void listen_rcv(struct wp_net_cpu *pc, struct wp_tcp_sock *lsk,
 static void process(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
 		    struct wp_skb *skb, const struct wp_tcp_repr *th)
 {
-	tp->segs_in++;
+	/* Linux tcp_segs_in: a GRO skb counts its segments. */
+	tp->segs_in += skb->gso_segs > 1 ? skb->gso_segs : 1;
 	if (tp->state_core == WP_TCP_SYN_SENT)
 		rcv_synsent(tc, tp, skb, th);
 	else if (tp->state_core == WP_TCP_CLOSE) {
@@ -1526,6 +1544,8 @@ void wp__tcp_v4_rcv(struct wp_net_cpu *pc, struct wp_skb *skb)
 		wp_kfree_skb_reason(skb, why);
 		return;
 	}
+	/* Linux counts InSegs once per skb, a GRO skb too (tcp_v4_rcv);
+	 * its segments count in the socket's segs_in. */
 	if (!handed)
 		WP_MIB_INC(pc, TcpInSegs);
 	/* LAND: a segment from ourselves to ourselves, same port. */

@@ -719,8 +719,28 @@ void wp_trace_capture_stop(struct wp_trace *tr)
 	pthread_mutex_unlock(&tr->lock);
 }
 
-void wp_trace_tap(struct wp_trace_cpu *tc, enum wp_tap_point at,
-		  const uint8_t *frame, uint32_t len, uint64_t ts_ns, bool tx)
+/*
+ * The copy into a capture slot: `lin` bytes at frame, then, for a GRO
+ * skb, its chain (skb: the head, whose frag_list follows; NULL: flat).
+ */
+static void tap_copy(uint8_t *to, uint32_t caplen, const uint8_t *frame,
+		     uint32_t lin, const struct wp_skb *skb)
+{
+	uint32_t n = lin < caplen ? lin : caplen;
+
+	memcpy(to, frame, n);
+	for (const struct wp_skb *f = skb ? skb->frag_list : NULL;
+	     f && n < caplen; f = f->next) {
+		uint32_t k = f->len < caplen - n ? f->len : caplen - n;
+
+		memcpy(to + n, f->data, k);
+		n += k;
+	}
+}
+
+static void tap(struct wp_trace_cpu *tc, enum wp_tap_point at,
+		const uint8_t *frame, uint32_t lin, const struct wp_skb *skb,
+		uint32_t len, uint64_t ts_ns, bool tx)
 {
 	struct wp_trace *tr = tc->tr;
 	struct wp_trace_frame *f;
@@ -752,9 +772,25 @@ void wp_trace_tap(struct wp_trace_cpu *tc, enum wp_tap_point at,
 	f->cpu = (uint16_t)tc->id;
 	f->point = (uint8_t)at;
 	f->tx = tx;
-	memcpy(f->data, frame, f->caplen);
+	tap_copy(f->data, f->caplen, frame, lin, skb);
 	wp__mpsc_commit(&tc->capture, pos);
 	stat_inc(&tc->captured);
+}
+
+void wp_trace_tap(struct wp_trace_cpu *tc, enum wp_tap_point at,
+		  const uint8_t *frame, uint32_t len, uint64_t ts_ns, bool tx)
+{
+	tap(tc, at, frame, len, NULL, len, ts_ns, tx);
+}
+
+void wp_trace_tap_skb(struct wp_trace_cpu *tc, enum wp_tap_point at,
+		      const struct wp_skb *skb, const uint8_t *from,
+		      uint64_t ts_ns, bool tx)
+{
+	/* The linear part ends at the tail pointer (data + headlen). */
+	uint32_t lin = (uint32_t)(wp_skb_tail_pointer(skb) - from);
+
+	tap(tc, at, from, lin, skb, lin + skb->data_len, ts_ns, tx);
 }
 
 struct wp_trace_cpu *wp_trace_bind(struct wp_trace_cpu *tc)
@@ -775,9 +811,8 @@ void wp__trace_tap_socket(const struct wp_skb *skb)
 	if (skb->mac_header != WP_SKB_OFFSET_UNSET &&
 	    skb->head + skb->mac_header <= skb->data)
 		start = skb->head + skb->mac_header;
-	wp_trace_tap(tc, WP_TAP_SOCKET, start,
-		     (uint32_t)(wp_skb_tail_pointer(skb) - start),
-		     wp_clock_now(tc->tr->clock), false);
+	wp_trace_tap_skb(tc, WP_TAP_SOCKET, skb, start,
+			 wp_clock_now(tc->tr->clock), false);
 }
 
 size_t wp_trace_capture_drain(struct wp_trace *tr, wp_trace_frame_fn fn,

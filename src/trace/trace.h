@@ -387,6 +387,15 @@ void wp_trace_tap(struct wp_trace_cpu *tc, enum wp_tap_point at,
 		  const uint8_t *frame, uint32_t len, uint64_t ts_ns, bool tx);
 
 /*
+ * The same for an skb, from `from` (a pointer into its linear part: the
+ * MAC header, or data) to its end, across a GRO chain: a merged skb is
+ * captured as the one large frame it has become. Borrows skb.
+ */
+void wp_trace_tap_skb(struct wp_trace_cpu *tc, enum wp_tap_point at,
+		      const struct wp_skb *skb, const uint8_t *from,
+		      uint64_t ts_ns, bool tx);
+
+/*
  * The calling thread's core for taps that have no other way to find it
  * (the socket tap). Returns the previous binding, to restore. NULL
  * unbinds.
