@@ -47,6 +47,9 @@ struct wp_softnet_stat {
 	uint64_t ksoftirqd_wakeups;/* softirq deferred to the ksoftirqd-like path */
 	uint64_t busy_polls;       /* polls made in busy-poll mode */
 	uint64_t irqs;             /* interrupts taken on this cpu */
+	uint64_t gro_held;         /* segments GRO held to merge others into */
+	uint64_t gro_merged;       /* segments GRO merged into a held one */
+	uint64_t gro_flush;        /* held skbs GRO handed up */
 };
 
 typedef void (*wp_cpu_hook_fn)(struct wp_cpu *cpu, void *arg);

@@ -134,9 +134,12 @@ static void napi_release(struct wp_napi *n)
 		;
 }
 
-/* gro_normal_list: the batch goes up after each poll. */
+/* napi_gro_flush then gro_normal_list: the batch goes up after each
+ * poll, with whatever GRO held. */
 static void flush_rx(struct wp_cpu *cpu, struct wp_napi *n)
 {
+	if (n->gro.nheld)
+		wp__napi_gro_flush(n);
 	if (wp_skb_queue_empty(&n->rx_list))
 		return;
 	if (n->rx_handler) {
@@ -190,6 +193,8 @@ void wp_netif_napi_add(struct wp_cpu *cpu, struct wp_napi *napi,
 	napi->poll = poll;
 	napi->cpu = cpu;
 	wp_skb_queue_init(&napi->rx_list);
+	memset(&napi->gro, 0, sizeof(napi->gro));
+	atomic_init(&napi->gro.enabled, true);
 	napi->polls = 0;
 	napi->packets = 0;
 	napi->completes = 0;
@@ -208,6 +213,7 @@ void wp_netif_napi_del(struct wp_napi *napi)
 	napis_del(cpu, napi);
 	if (wp__cpu_owned(cpu) && on_cpu_list(cpu, napi))
 		cpu_list_unlink(cpu, napi);
+	wp__napi_gro_purge(napi);
 	wp_skb_queue_purge(&napi->rx_list, WP_DROP_DEV_DOWN);
 	napi->cpu = NULL;
 }
@@ -344,15 +350,6 @@ void wp_napi_enable(struct wp_napi *napi)
 	} while (!atomic_compare_exchange_weak_explicit(&napi->state, &val, 0,
 							memory_order_release,
 							memory_order_relaxed));
-}
-
-void wp_napi_gro_receive(struct wp_napi *napi, struct wp_skb *skb)
-{
-	if (!skb)
-		return;
-	if (skb->stamps)
-		wp_skb_stamp(skb, WP_STAMP_GRO, wp_clock_now(napi->cpu->clock));
-	wp_skb_queue_tail(&napi->rx_list, skb);
 }
 
 /* --- NET_RX ------------------------------------------------------------- */

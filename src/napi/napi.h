@@ -17,9 +17,10 @@
  * thread polls every NAPI bound to it in a loop, never sleeps, never
  * unmasks a vector.
  *
- * Packets handed up: wp_napi_gro_receive() appends to napi->rx_list; the
- * list goes to napi->rx_handler after each poll (Linux gro_normal_list),
- * so upper layers always see batches.
+ * Packets handed up: wp_napi_gro_receive() merges TCP segments (GRO,
+ * napi/gro.h) or appends to napi->rx_list; at the end of each poll what
+ * GRO holds joins the list and the list goes to napi->rx_handler (Linux
+ * napi_gro_flush, gro_normal_list), so upper layers always see batches.
  */
 #ifndef WP_NAPI_NAPI_H
 #define WP_NAPI_NAPI_H
@@ -29,6 +30,7 @@
 #include <stdint.h>
 
 #include "core/cpu.h"
+#include "napi/gro.h"
 #include "skb/skb.h"
 
 enum {
@@ -62,6 +64,7 @@ struct wp_napi {
 	uint32_t id;
 
 	struct wp_skb_queue rx_list;   /* handed up after each poll */
+	struct wp_gro gro;             /* flows held during a poll */
 	wp_rx_handler_t rx_handler;    /* NULL: drop with NO_HANDLER */
 	void *rx_ctx;
 
@@ -77,8 +80,9 @@ struct wp_napi {
 
 /*
  * netif_napi_add: bind to cpu, weight 0 = net.core.dev_weight. The NAPI
- * starts enabled and idle; priv, id, rx_handler and rx_ctx are the
- * caller's and are left as they are. Control path.
+ * starts enabled and idle, with GRO on (Linux: NETIF_F_GRO is on by
+ * default); priv, id, rx_handler and rx_ctx are the caller's and are left
+ * as they are. Control path.
  */
 void wp_netif_napi_add(struct wp_cpu *cpu, struct wp_napi *napi,
 		       wp_napi_poll_fn poll, int weight);
@@ -123,8 +127,23 @@ void wp_napi_disable(struct wp_napi *napi);
  * disabled scheduled nothing. */
 void wp_napi_enable(struct wp_napi *napi);
 
-/* Hand a packet up (consumes it); delivered after this poll returns. */
+/*
+ * napi_gro_receive: hand a packet up (consumes it), from the poll. With
+ * GRO on, a TCP/IPv4 segment may be held to merge with the ones after it
+ * (napi/gro.h); everything goes up by the end of this poll, in order
+ * within each connection.
+ */
 void wp_napi_gro_receive(struct wp_napi *napi, struct wp_skb *skb);
+
+/*
+ * ethtool -K gro on|off (NETIF_F_GRO). Any thread; the poller sees it at
+ * its next packet. Turning it off leaves nothing held past that poll.
+ */
+void wp_napi_set_gro(struct wp_napi *napi, bool on);
+bool wp_napi_gro_enabled(const struct wp_napi *napi);
+
+/* The NAPI's GRO counters. Any thread: each read is relaxed. */
+void wp_napi_gro_stats(const struct wp_napi *napi, struct wp_gro_stats *out);
 
 /*
  * The NET_RX softirq handler. Core thread only. Polls each NAPI on the
@@ -188,6 +207,11 @@ void wp_cpu_stop(struct wp_cpu *cpu);
  * masked. Returns packets done. Core thread only (wp_cpu_run_once).
  */
 int wp__napi_busy_poll(struct wp_cpu *cpu);
+
+/* napi_gro_flush: everything GRO holds onto rx_list, oldest first. */
+void wp__napi_gro_flush(struct wp_napi *napi);
+/* Drop everything GRO holds (the NAPI is going away). */
+void wp__napi_gro_purge(struct wp_napi *napi);
 
 /* True on cpu's core thread, or on any thread while none runs it. */
 bool wp__cpu_owned(const struct wp_cpu *cpu);

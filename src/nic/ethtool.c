@@ -85,6 +85,18 @@ int wp_nic_set_rxfh_equal(struct wp_nic *nic, uint16_t n)
 	return wp_rss_set_equal(&nic->rss, n);
 }
 
+void wp_nic_set_gro(struct wp_nic *nic, bool on)
+{
+	__atomic_store_n(&nic->gro, on, __ATOMIC_RELAXED);
+	for (uint16_t q = 0; q < nic->cfg.nqueues; q++)
+		wp_napi_set_gro(&nic->rxq[q].napi, on);
+}
+
+bool wp_nic_get_gro(const struct wp_nic *nic)
+{
+	return __atomic_load_n(&nic->gro, __ATOMIC_RELAXED);
+}
+
 void wp_nic_get_stats(const struct wp_nic *nic, struct wp_nic_stats *st)
 {
 	*st = (struct wp_nic_stats){ 0 };
@@ -92,6 +104,12 @@ void wp_nic_get_stats(const struct wp_nic *nic, struct wp_nic_stats *st)
 		const struct wp_rxq_stats *r = &nic->rxq[q].stats;
 		const struct wp_txq_stats *t = &nic->txq[q].stats;
 		uint64_t len_err = wp__stat_read(&r->length_errors);
+		struct wp_gro_stats g;
+
+		wp_napi_gro_stats(&nic->rxq[q].napi, &g);
+		st->rx_gro_skbs += g.skbs;
+		st->rx_gro_packets += g.packets;
+		st->rx_gro_bytes += g.bytes;
 
 		st->rx_packets += wp__stat_read(&r->packets);
 		st->rx_bytes += wp__stat_read(&r->bytes);
@@ -118,6 +136,18 @@ static void queue_line(FILE *out, const char *dir, uint16_t q, const char *name,
 		wp__stat_read(v));
 }
 
+/* mlx5's per-ring GRO counters, in igb's per-queue naming. */
+static void gro_lines(FILE *out, uint16_t q, const struct wp_napi *napi)
+{
+	struct wp_gro_stats g;
+
+	wp_napi_gro_stats(napi, &g);
+	fprintf(out, "     rx_queue_%u_gro_packets: %" PRIu64 "\n", q,
+		g.packets);
+	fprintf(out, "     rx_queue_%u_gro_bytes: %" PRIu64 "\n", q, g.bytes);
+	fprintf(out, "     rx_queue_%u_gro_skbs: %" PRIu64 "\n", q, g.skbs);
+}
+
 /*
  * `ethtool -S` as igb prints it: device counters, then tx_queue_N_* and
  * rx_queue_N_* for the active queues. Names igb lacks come from ixgbe
@@ -141,6 +171,9 @@ void wp_nic_print_stats(const struct wp_nic *nic, FILE *out)
 	stat_line(out, "rx_missed_errors", st.rx_missed_errors);
 	stat_line(out, "tx_busy", st.tx_busy);
 	stat_line(out, "alloc_rx_buff_failed", st.rx_alloc_failed);
+	stat_line(out, "rx_gro_packets", st.rx_gro_packets);
+	stat_line(out, "rx_gro_bytes", st.rx_gro_bytes);
+	stat_line(out, "rx_gro_skbs", st.rx_gro_skbs);
 	for (uint16_t q = 0; q < active; q++) {
 		const struct wp_txq_stats *t = &nic->txq[q].stats;
 
@@ -161,5 +194,6 @@ void wp_nic_print_stats(const struct wp_nic *nic, FILE *out)
 		queue_line(out, "rx", q, "desc_errors", &r->desc_errors);
 		queue_line(out, "rx", q, "irqs", &r->irqs);
 		queue_line(out, "rx", q, "polls", &r->polls);
+		gro_lines(out, q, &nic->rxq[q].napi);
 	}
 }

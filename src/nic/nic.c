@@ -281,6 +281,7 @@ static int queue_init(struct wp_nic *nic, uint16_t q)
 	rxq->napi.priv = rxq;
 	rxq->napi.rx_handler = nic->rx_handler;
 	rxq->napi.rx_ctx = nic->rx_ctx;
+	wp_napi_set_gro(&rxq->napi, __atomic_load_n(&nic->gro, __ATOMIC_RELAXED));
 
 	snprintf(name, sizeof(name), "%s-TxRx-%u", nic->name, q);
 	rxq->irq = wp_request_irq(nic->irqs, name, wp__nic_irq, rxq);
@@ -370,6 +371,7 @@ struct wp_nic *wp_nic_create(const struct wp_nic_config *cfg,
 	nic->ncpus = ncpus;
 	nic->rx_handler = rx_handler;
 	nic->rx_ctx = rx_ctx;
+	nic->gro = true; /* NETIF_F_GRO: on, as Linux's default */
 	wp_rss_init(&nic->rss, cfg->nqueues);
 
 	for (q = 0; q < cfg->nqueues; q++) {

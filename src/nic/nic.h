@@ -206,6 +206,10 @@ struct wp_nic_stats {
 	uint64_t rx_packets, rx_bytes, rx_missed_errors, rx_length_errors;
 	uint64_t rx_errors, rx_alloc_failed;
 	uint64_t tx_packets, tx_bytes, tx_busy, tx_dropped;
+	/* GRO (mlx5's names): skbs of 2+ segments handed up, their segments
+	 * and those segments' bytes. Reset when a queue's rings are rebuilt
+	 * (ethtool -G), as igb's ring counters are. */
+	uint64_t rx_gro_skbs, rx_gro_packets, rx_gro_bytes;
 };
 
 struct wp_nic {
@@ -217,6 +221,7 @@ struct wp_nic {
 	uint32_t ncpus;
 	struct wp_backend *backend;  /* the firmware; NULL in unit tests */
 	struct wp_rss rss;
+	bool gro;                    /* NETIF_F_GRO (ethtool -K gro) */
 	uint16_t nqueues;            /* active (-L); cfg.nqueues: created */
 	bool down;                   /* wp_nic_down: control path only */
 	struct wp_rx_queue rxq[WP_NIC_MAX_QUEUES];
@@ -271,6 +276,14 @@ void wp_nic_get_coalesce(const struct wp_nic *nic, struct wp_coalesce_params *p)
 int wp_nic_set_channels(struct wp_nic *nic, uint16_t n);
 /* -X equal N: 1..active queues. */
 int wp_nic_set_rxfh_equal(struct wp_nic *nic, uint16_t n);
+/*
+ * ethtool -K gro on|off (generic-receive-offload, NETIF_F_GRO): whether
+ * each queue's NAPI merges TCP segments (napi/gro.h). Live, as on Linux:
+ * a poll running meanwhile sees it at its next packet, and nothing stays
+ * held past that poll. On at creation. Control path.
+ */
+void wp_nic_set_gro(struct wp_nic *nic, bool on);
+bool wp_nic_get_gro(const struct wp_nic *nic); /* -k */
 /*
  * Give RX queue q another buffer pool: a backend whose wire owns the
  * memory (AF_XDP: a pool over its UMEM, wp_pool_create_ext). The queue

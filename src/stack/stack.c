@@ -72,8 +72,8 @@ static void stack_rx(void *ctx, struct wp_napi *napi, struct wp_skb_queue *skbs)
 		wp_hist_record(&rx->latency,
 			       now > skb->tstamp ? now - skb->tstamp : 0);
 		if (wp_unlikely(tap))
-			wp_trace_tap(tc, WP_TAP_GRO, skb->data, skb->len, now,
-				     false);
+			wp_trace_tap_skb(tc, WP_TAP_GRO, skb, skb->data, now,
+					 false);
 	}
 	if (wp_unlikely(atomic_load_explicit(&wp__trace_socket_taps,
 					     memory_order_relaxed))) {
@@ -527,5 +527,8 @@ void wp_stack_softnet(const struct wp_stack *s, struct wp_softnet_stat *out)
 		out->ksoftirqd_wakeups += c->ksoftirqd_wakeups;
 		out->busy_polls += c->busy_polls;
 		out->irqs += c->irqs;
+		out->gro_held += c->gro_held;
+		out->gro_merged += c->gro_merged;
+		out->gro_flush += c->gro_flush;
 	}
 }
