@@ -2,9 +2,10 @@
 /*
  * wirepath ethtool: the NIC's knobs on a running stack, live, as ethtool
  * sets them on a real NIC's driver: -c/-C interrupt coalescing, -g/-G
- * ring sizes, -l/-L channels, -x/-X the RSS indirection table, -S
- * statistics. The syntax is checked here (a typo needs no stack); the
- * ranges, which depend on the NIC, by the stack (src/ctl/knobs.c).
+ * ring sizes, -l/-L channels, -x/-X the RSS indirection table, -k/-K
+ * offload features (GRO), -S statistics. The syntax is checked here (a typo
+ * needs no stack); the ranges, which depend on the NIC, by the stack
+ * (src/ctl/knobs.c).
  */
 #include <string.h>
 
@@ -29,6 +30,9 @@ static const char usage[] =
 	"  -L combined N           use N of them: 1..the queues created\n"
 	"  -x                      RSS indirection table and hash key\n"
 	"  -X equal N | default    spread the table over N active rings\n"
+	"  -k                      offload features\n"
+	"  -K gro on|off           generic-receive-offload: merge TCP\n"
+	"                          segments in the NAPI poll (on by default)\n"
 	"  -S                      NIC and per-queue statistics\n"
 	"\n"
 	"  --ctl PATH              the stack's control socket (see wirepath\n"
@@ -39,10 +43,10 @@ static const char usage[] =
 
 static int ethtool_main(int argc, char **argv);
 
-WP_CMD_REGISTER(
-	wp_cmd_ethtool, "ethtool",
-	"a running stack's NIC knobs, live: -c/-C, -g/-G, -l/-L, -x/-X, -S",
-	usage, ethtool_main)
+WP_CMD_REGISTER(wp_cmd_ethtool, "ethtool",
+		"a running stack's NIC knobs, live: -c/-C, -g/-G, -l/-L, "
+		"-x/-X, -k/-K, -S",
+		usage, ethtool_main)
 
 /*
  * ethtool's words are not options in the framework's sense (-C takes a

@@ -49,6 +49,7 @@
  *   ethtool -G [rx N] [tx N]
  *   ethtool -L combined N
  *   ethtool -X equal N | -X default
+ *   ethtool -k | -K gro on|off     (generic-receive-offload)
  *   sysctl [NAME | NAME=VALUE]...   no NAME: every sysctl, "name = value"
  *   trace ..., capture ...    sampled journeys and pcap taps (trace.c has
  *                             their words); they wait for packets, up to
@@ -205,6 +206,8 @@ enum wp_ctl_ethtool_op {
 	WP_CTL_ETHTOOL_SHOW_RXFH,     /* -x */
 	WP_CTL_ETHTOOL_SET_RXFH,      /* -X */
 	WP_CTL_ETHTOOL_STATS,	      /* -S */
+	WP_CTL_ETHTOOL_SHOW_FEATURES, /* -k */
+	WP_CTL_ETHTOOL_SET_FEATURES,  /* -K */
 };
 
 struct wp_ctl_ethtool_req {
@@ -219,6 +222,10 @@ struct wp_ctl_ethtool_req {
 	/* -L combined N, -X equal N */
 	unsigned long n;
 	bool rxfh_default; /* -X default: equal over every active ring */
+	/* -K gro|generic-receive-offload on|off */
+	bool has_gro, gro;
+	/* -K naming a feature wp0 has fixed (its ethtool -k name): refused */
+	const char *fixed;
 };
 
 /*

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The live knobs: `ethtool` (-c/-C coalescing, -g/-G rings, -l/-L
- * channels, -x/-X the RSS indirection table, -S statistics) and
+ * channels, -x/-X the RSS indirection table, -k/-K features: GRO, -S
+ * statistics) and
  * `sysctl`, with the output formats of the real tools, and the request
  * dispatch.
  *
@@ -115,6 +116,81 @@ static int parse_params(const char *opt, int argc, char *const argv[],
 	return 0;
 }
 
+/*
+ * ethtool -k's features of wp0, in its order, with the short names -K
+ * takes too. Only GRO can change: the rest is what the NIC model does
+ * (RSS hashing) or does not do (checksum, segmentation, VLAN offloads).
+ */
+static const struct feature {
+	const char *name;  /* ethtool -k */
+	const char *alias; /* ethtool -K's short name, or NULL */
+	bool fixed_on;	   /* fixed, and on */
+	bool changeable;
+} features[] = {
+	{ "rx-checksumming", "rx", false, false },
+	{ "tx-checksumming", "tx", false, false },
+	{ "scatter-gather", "sg", false, false },
+	{ "tcp-segmentation-offload", "tso", false, false },
+	{ "generic-segmentation-offload", "gso", false, false },
+	{ "generic-receive-offload", "gro", false, true },
+	{ "large-receive-offload", "lro", false, false },
+	{ "rx-vlan-offload", "rxvlan", false, false },
+	{ "tx-vlan-offload", "txvlan", false, false },
+	{ "ntuple-filters", "ntuple", false, false },
+	{ "receive-hashing", "rxhash", true, false },
+	{ "rx-gro-hw", NULL, false, false },
+	{ "rx-gro-list", NULL, false, false },
+};
+
+static const struct feature *feature_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++)
+		if (strcmp(name, features[i].name) == 0 ||
+		    (features[i].alias && strcmp(name, features[i].alias) == 0))
+			return &features[i];
+	return NULL;
+}
+
+/* -K: "NAME on|off" pairs, each feature at most once. */
+static int parse_features(int argc, char *const argv[],
+			  struct wp_ctl_ethtool_req *r, char *err, size_t len)
+{
+	if (argc < 2)
+		return syntax(err, len,
+			      "-K: nothing to set (expected gro on|off)");
+	for (int i = 1; i < argc; i += 2) {
+		const struct feature *f = feature_find(argv[i]);
+		bool on;
+
+		if (!f)
+			return syntax(err, len,
+				      "-K: unknown feature '%s' (expected gro "
+				      "or generic-receive-offload)",
+				      argv[i]);
+		if (i + 1 >= argc)
+			return syntax(err, len, "-K: %s needs on or off",
+				      argv[i]);
+		if (strcmp(argv[i + 1], "on") == 0)
+			on = true;
+		else if (strcmp(argv[i + 1], "off") == 0)
+			on = false;
+		else
+			return syntax(err, len,
+				      "-K: %s '%s' (expected on or off)",
+				      argv[i], argv[i + 1]);
+		if (!f->changeable) {
+			if (!r->fixed)
+				r->fixed = f->name;
+			continue;
+		}
+		if (r->has_gro)
+			return syntax(err, len, "-K: %s given twice", f->name);
+		r->has_gro = true;
+		r->gro = on;
+	}
+	return 0;
+}
+
 int wp_ctl_ethtool_parse(int argc, char *const argv[],
 			 struct wp_ctl_ethtool_req *r, char *err, size_t len)
 {
@@ -127,6 +203,7 @@ int wp_ctl_ethtool_parse(int argc, char *const argv[],
 		{ "-l", WP_CTL_ETHTOOL_SHOW_CHANNELS },
 		{ "-x", WP_CTL_ETHTOOL_SHOW_RXFH },
 		{ "-S", WP_CTL_ETHTOOL_STATS },
+		{ "-k", WP_CTL_ETHTOOL_SHOW_FEATURES },
 	};
 	const char *opt;
 
@@ -134,7 +211,7 @@ int wp_ctl_ethtool_parse(int argc, char *const argv[],
 	if (argc < 1)
 		return syntax(err, len,
 			      "no option (expected -c, -C, -g, -G, -l, -L, -x, "
-			      "-X or -S)");
+			      "-X, -k, -K or -S)");
 	opt = argv[0];
 	for (size_t i = 0; i < sizeof(shows) / sizeof(shows[0]); i++) {
 		if (strcmp(opt, shows[i].opt) != 0)
@@ -200,9 +277,13 @@ int wp_ctl_ethtool_parse(int argc, char *const argv[],
 		}
 		return syntax(err, len, "-X: expected equal N or default");
 	}
+	if (strcmp(opt, "-K") == 0) {
+		r->op = WP_CTL_ETHTOOL_SET_FEATURES;
+		return parse_features(argc, argv, r, err, len);
+	}
 	return syntax(err, len,
 		      "unknown option '%s' (expected -c, -C, -g, -G, -l, -L, "
-		      "-x, -X or -S)",
+		      "-x, -X, -k, -K or -S)",
 		      opt);
 }
 
@@ -286,9 +367,37 @@ static void show_rxfh(const struct wp_nic *nic, FILE *out)
 		     "    crc32: off\n");
 }
 
+/* ethtool -k: "name: on|off", "[fixed]" on what cannot change. */
+static void show_features(const struct wp_nic *nic, FILE *out)
+{
+	fprintf(out, "Features for %s:\n", nic->name);
+	for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++) {
+		const struct feature *f = &features[i];
+		bool on = f->changeable ? wp_nic_get_gro(nic) : f->fixed_on;
+
+		fprintf(out, "%s: %s%s\n", f->name, on ? "on" : "off",
+			f->changeable ? "" : " [fixed]");
+	}
+}
+
 /* --- ethtool: setting
  * ---------------------------------------------------------
  */
+
+/* ethtool -K: all or nothing, as the other setters. */
+static int set_features(struct wp_nic *nic, const struct wp_ctl_ethtool_req *r,
+			FILE *err)
+{
+	if (r->fixed) {
+		fprintf(err,
+			"Could not change any device features: %s is fixed "
+			"on %s; nothing changed\n",
+			r->fixed, nic->name);
+		return 1;
+	}
+	wp_nic_set_gro(nic, r->gro);
+	return 0;
+}
 
 static bool ring_size_ok(unsigned long n)
 {
@@ -438,6 +547,11 @@ int wp__ctl_ethtool(struct wp_stack *s, int argc, char **argv, FILE *out,
 	case WP_CTL_ETHTOOL_STATS:
 		wp_nic_print_stats(nic, out);
 		return 0;
+	case WP_CTL_ETHTOOL_SHOW_FEATURES:
+		show_features(nic, out);
+		return 0;
+	case WP_CTL_ETHTOOL_SET_FEATURES:
+		return set_features(nic, &r, err);
 	}
 	return 2;
 }

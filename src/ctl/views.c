@@ -228,6 +228,9 @@ static int view_summary(struct wp_stack *s, bool json, FILE *out, FILE *err)
 		wp__json_u64(&j, "napi_polls", sn.napi_polls);
 		wp__json_u64(&j, "budget_exhausted", sn.budget_exhausted);
 		wp__json_u64(&j, "time_squeeze", sn.time_squeeze);
+		wp__json_bool(&j, "gro", wp_nic_get_gro(nic));
+		wp__json_u64(&j, "gro_merged", sn.gro_merged);
+		wp__json_u64(&j, "gro_flush", sn.gro_flush);
 		wp__json_u64(&j, "drops", drops);
 		wp__json_u64(&j, "latency_p50_ns",
 			     wp_hist_quantile(&rx->latency, 0.5));
@@ -263,6 +266,11 @@ static int view_summary(struct wp_stack *s, bool json, FILE *out, FILE *err)
 		"\n",
 		sn.processed, sn.napi_polls, sn.budget_exhausted,
 		sn.time_squeeze);
+	fprintf(out,
+		"GRO:        %s, %" PRIu64 " segments merged into %" PRIu64
+		" held skbs handed up\n",
+		wp_nic_get_gro(nic) ? "on" : "off", sn.gro_merged,
+		sn.gro_flush);
 	fprintf(out, "drops:      %" PRIu64, drops);
 	for (int r = 0, n = 0; r < WP_DROP__MAX; r++)
 		if (d->count[r])
@@ -347,11 +355,12 @@ static void softnet_row(FILE *out, const char *cpu,
 	fprintf(out,
 		"%-5s %12" PRIu64 " %8" PRIu64 " %12" PRIu64 " %12" PRIu64
 		" %12" PRIu64 " %16" PRIu64 " %14" PRIu64 " %9" PRIu64
-		" %10" PRIu64 " %10" PRIu64 "\n",
+		" %10" PRIu64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64
+		" %10" PRIu64 "\n",
 		cpu, st->processed, st->dropped, st->time_squeeze,
 		st->softirq_runs, st->napi_polls, st->budget_exhausted,
 		st->napi_completes, st->ksoftirqd_wakeups, st->busy_polls,
-		st->irqs);
+		st->irqs, st->gro_held, st->gro_merged, st->gro_flush);
 }
 
 static void softnet_json(FILE *out, int cpu, const struct wp_softnet_stat *st)
@@ -374,6 +383,9 @@ static void softnet_json(FILE *out, int cpu, const struct wp_softnet_stat *st)
 	wp__json_u64(&j, "ksoftirqd_wakeups", st->ksoftirqd_wakeups);
 	wp__json_u64(&j, "busy_polls", st->busy_polls);
 	wp__json_u64(&j, "irqs", st->irqs);
+	wp__json_u64(&j, "gro_held", st->gro_held);
+	wp__json_u64(&j, "gro_merged", st->gro_merged);
+	wp__json_u64(&j, "gro_flush", st->gro_flush);
 	wp__json_end(&j);
 }
 
@@ -389,10 +401,12 @@ static int view_softnet(struct wp_stack *s, bool json, FILE *out, FILE *err)
 	}
 	for (uint32_t c = 0; c < s->ncpus; c++)
 		softnet_hex(out, &s->cpu[c].softnet, s->cpu[c].id);
-	fprintf(out, "\n%-5s %12s %8s %12s %12s %12s %16s %14s %9s %10s %10s\n",
+	fprintf(out,
+		"\n%-5s %12s %8s %12s %12s %12s %16s %14s %9s %10s %10s %10s "
+		"%10s %10s\n",
 		"cpu", "processed", "dropped", "time_squeeze", "softirq_runs",
 		"napi_polls", "budget_exhausted", "napi_completes", "ksoftirqd",
-		"busy_polls", "irqs");
+		"busy_polls", "irqs", "gro_held", "gro_merged", "gro_flush");
 	for (uint32_t c = 0; c < s->ncpus; c++) {
 		char name[16];
 
