@@ -586,6 +586,66 @@ static void test_ethtool_coalesce(void **state)
 	assert_int_equal(p.rx_usecs, 10);
 }
 
+/* -k/-K: GRO on by default, off and on again live; fixed ones refused. */
+static void test_ethtool_features(void **state)
+{
+	struct fx *fx = *state;
+	struct resp r;
+
+	assert_int_equal(CALL(fx->path, &r, "ethtool", "-k"), 0);
+	assert_non_null(strstr(r.out, "Features for wp0:\n"));
+	assert_non_null(strstr(r.out, "\ngeneric-receive-offload: on\n"));
+	assert_non_null(
+		strstr(r.out, "\nlarge-receive-offload: off [fixed]\n"));
+	assert_non_null(strstr(r.out, "\nreceive-hashing: on [fixed]\n"));
+	resp_free(&r);
+
+	assert_int_equal(CALL(fx->path, &r, "ethtool", "-K", "gro", "off"), 0);
+	assert_string_equal(r.out, "");
+	resp_free(&r);
+	assert_false(wp_nic_get_gro(fx->s->nic));
+	for (uint16_t q = 0; q < fx->s->nic->cfg.nqueues; q++)
+		assert_false(wp_napi_gro_enabled(&fx->s->nic->rxq[q].napi));
+	assert_int_equal(CALL(fx->path, &r, "ethtool", "-k"), 0);
+	assert_non_null(strstr(r.out, "\ngeneric-receive-offload: off\n"));
+	resp_free(&r);
+	assert_int_equal(CALL(fx->path, &r, "stat"), 0);
+	assert_non_null(strstr(r.out, "\nGRO:        off, "));
+	resp_free(&r);
+
+	/* A fixed feature anywhere in the request: nothing changes. */
+	assert_int_equal(CALL(fx->path, &r, "ethtool", "-K",
+			      "generic-receive-offload", "on", "lro", "on"),
+			 1);
+	assert_non_null(strstr(r.err, "large-receive-offload is fixed on wp0; "
+				      "nothing changed"));
+	resp_free(&r);
+	assert_false(wp_nic_get_gro(fx->s->nic));
+	assert_int_equal(CALL(fx->path, &r, "ethtool", "-K",
+			      "generic-receive-offload", "on"),
+			 0);
+	resp_free(&r);
+	assert_true(wp_nic_get_gro(fx->s->nic));
+	assert_int_equal(CALL(fx->path, &r, "ethtool", "-K", "gro", "maybe"),
+			 2);
+	assert_non_null(strstr(r.err, "expected on or off"));
+	resp_free(&r);
+
+	/* The counters are there, in -S and in stat softnet. */
+	assert_int_equal(CALL(fx->path, &r, "ethtool", "-S"), 0);
+	assert_non_null(strstr(r.out, "\n     rx_gro_packets: "));
+	assert_non_null(strstr(r.out, "\n     rx_gro_bytes: "));
+	assert_non_null(strstr(r.out, "\n     rx_gro_skbs: "));
+	assert_non_null(strstr(r.out, "\n     rx_queue_0_gro_packets: "));
+	resp_free(&r);
+	assert_int_equal(CALL(fx->path, &r, "stat", "softnet"), 0);
+	assert_non_null(strstr(r.out, " gro_held gro_merged  gro_flush\n"));
+	resp_free(&r);
+	assert_int_equal(CALL(fx->path, &r, "stat", "softnet", "--json"), 0);
+	assert_non_null(strstr(r.out, "\"gro_merged\":"));
+	resp_free(&r);
+}
+
 static void test_ethtool_ring(void **state)
 {
 	struct fx *fx = *state;
@@ -748,6 +808,12 @@ static void test_ethtool_parse(void **state)
 		{ "-X", "equal", "1", "2", NULL },
 		{ "-S", "x", NULL },
 		{ "--coalesce", NULL },
+		{ "-k", "gro", NULL },
+		{ "-K", NULL },
+		{ "-K", "gro", NULL },
+		{ "-K", "gro", "yes", NULL },
+		{ "-K", "gro", "on", "gro", "off", NULL },
+		{ "-K", "warp-drive", "on", NULL },
 	};
 	struct wp_ctl_ethtool_req r;
 	char err[256];
@@ -1389,6 +1455,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ethtool_coalesce, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_ethtool_ring, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_ethtool_features, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_ethtool_channels_rxfh,
 						setup, teardown),
