@@ -3,10 +3,13 @@
  * TCP end to end on the pair backend, on virtual time: the handshake,
  * orderly release through TIME_WAIT, byte-exact transfers of megabytes
  * both ways on a clean wire and under loss, duplication, reordering,
- * corruption and delay, the same seed giving the same run, and a reader
- * that stops reading (backpressure to a zero window, reopened by reads).
+ * corruption and delay, the same seed giving the same run, a reader
+ * that stops reading (backpressure to a zero window, reopened by reads),
+ * and the receiver's GRO on and off.
  */
 #include "test_tcp_common.h"
+
+#include <inttypes.h>
 
 static void short_times(struct tpair *t)
 {
@@ -331,6 +334,90 @@ static void send_buffer_expands(void **state)
 	assert_true(t_grown * 4 < t_locked);
 }
 
+/*
+ * One direction, A to B, with B's GRO on or off (ethtool -K on B's NIC):
+ * byte-exact either way. Returns B's NIC frames and the skbs its NAPIs
+ * handed up, and B's GRO counters.
+ */
+struct gro_run {
+	uint64_t frames, skbs, insegs, segs_in;
+	struct wp_nic_stats nic;
+	struct wp_softnet_stat sn;
+};
+
+static void one_way(const struct wp_pair_impairments *imp, uint64_t bytes,
+		    bool gro, struct gro_run *out)
+{
+	struct wp_tcp_sock *c, *s;
+	struct wp_tcp_info info;
+	struct wp_net_mib mb;
+	struct tstream st;
+	struct tpair t;
+
+	tpair_up(&t, imp);
+	short_times(&t);
+	tsysctl(&t, "net.ipv4.tcp_wmem", "4096 262144 4194304");
+	wp_nic_set_gro(t.b->nic, gro);
+	tconnect(&t, 5001, &c, &s, NULL);
+	tstream_init(&st, c, s, bytes, 33);
+	pump_until_done(&t, &st, 1, 600 * WP_NSEC_PER_SEC, WP_NSEC_PER_MSEC);
+	tstream_check(&st);
+	wp_tcp_get_info(s, &info);
+	out->segs_in = info.segs_in;
+	tclose(c);
+	tclose(s);
+	trun(&t, 60 * WP_NSEC_PER_SEC);
+	wp_nic_get_stats(t.b->nic, &out->nic);
+	wp_stack_softnet(t.b, &out->sn);
+	tmib(t.b, &mb);
+	out->frames = out->nic.rx_packets;
+	out->skbs = out->sn.processed;
+	out->insegs = mb.TcpInSegs;
+	tpair_down(&t);
+}
+
+static void gro_on_and_off_byte_exact(void **state)
+{
+	struct wp_pair_impairments imp;
+	struct gro_run on, off;
+
+	(void)state;
+	one_way(NULL, 4u << 20, true, &on);
+	one_way(NULL, 4u << 20, false, &off);
+	/* Off: every frame goes up alone; nothing is counted. */
+	assert_int_equal(off.skbs, off.frames);
+	assert_int_equal(off.sn.gro_merged + off.sn.gro_held, 0);
+	assert_int_equal(off.nic.rx_gro_skbs, 0);
+	/* On: the segments of a burst go up as one skb; TCP still counts
+	 * each (segs_in), InSegs once per skb as Linux does. */
+	assert_true(on.sn.gro_merged > 0);
+	assert_true(on.skbs < on.frames);
+	assert_int_equal(on.skbs + on.sn.gro_merged, on.frames);
+	assert_true(on.nic.rx_gro_packets > on.nic.rx_gro_skbs);
+	assert_true(on.insegs < on.segs_in);
+	print_message("GRO on: %" PRIu64 " frames -> %" PRIu64
+		      " skbs (%.2f per skb; %" PRIu64 " GRO skbs of %.2f "
+		      "segments); off: %" PRIu64 " -> %" PRIu64 "\n",
+		      on.frames, on.skbs, (double)on.frames / (double)on.skbs,
+		      on.nic.rx_gro_skbs,
+		      (double)on.nic.rx_gro_packets /
+			      (double)on.nic.rx_gro_skbs,
+		      off.frames, off.skbs);
+
+	/* Loss, duplicates, reordering, corruption: still byte-exact. */
+	wp_pair_impairments_default(&imp);
+	imp.seed = 5;
+	imp.a_to_b.loss_pct = 2;
+	imp.a_to_b.duplicate_pct = 2;
+	imp.a_to_b.reorder_pct = 5;
+	imp.a_to_b.corrupt_pct = 1;
+	imp.a_to_b.delay_ns = WP_NSEC_PER_MSEC;
+	imp.a_to_b.rate_bps = 200000000;
+	one_way(&imp, 1u << 20, true, &on);
+	assert_true(on.sn.gro_merged > 0);
+	one_way(&imp, 1u << 20, false, &off);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -342,6 +429,7 @@ int main(void)
 		cmocka_unit_test(same_seed_same_run),
 		cmocka_unit_test(receive_buffer_autotuning),
 		cmocka_unit_test(send_buffer_expands),
+		cmocka_unit_test(gro_on_and_off_byte_exact),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
