@@ -1132,7 +1132,7 @@ static int ip3_open(struct wp_app *app, char *err, size_t errlen)
 		.sin_addr.s_addr = htonl(INADDR_ANY),
 	};
 	struct ip3 *t = calloc(1, sizeof(*t));
-	int one = 1, e;
+	int one = 1, big = 4 * 1024 * 1024, e;
 
 	if (!t) {
 		snprintf(err, errlen, "iperf3:%u: out of memory", app->port);
@@ -1165,6 +1165,12 @@ static int ip3_open(struct wp_app *app, char *err, size_t errlen)
 	}
 	wp_setsockopt(t->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one,
 		      sizeof(one));
+	/* Linux grows a sender's buffer towards tcp_wmem[2] by itself;
+	 * wirepath grows only the receive side (tcp_moderate_rcvbuf), so
+	 * the server asks for a big send buffer (clamped to
+	 * net.core.wmem_max, doubled), which every accepted stream
+	 * inherits: -R is not held to 16 KiB in flight. */
+	wp_setsockopt(t->listen_fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
 	if (wp_bind(t->listen_fd, (struct sockaddr *)&sin, sizeof(sin)) ||
 	    wp_listen(t->listen_fd, 16)) {
 		e = errno;
