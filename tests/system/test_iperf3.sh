@@ -88,6 +88,7 @@ sockperf_ok "$peer" 10.9.7.2 under-load --mps 2000
 stop_wp
 iperf3_tests 6
 [ "$(app_counter sockperf bad_message)" = 0 ] || fail "sockperf counted bad messages"
+ip link del wpv1
 kill "$peer"
 wait "$peer" 2>/dev/null || true
 
@@ -109,6 +110,7 @@ else
 	sockperf_ok "$peer" 10.9.8.2 ping-pong
 	stop_wp
 	iperf3_tests 3
+	ip link del wpx1
 	kill "$peer"
 	wait "$peer" 2>/dev/null || true
 fi
