@@ -14,10 +14,14 @@
 
 extern const struct wp_app_type wp_app_udp_echo;
 extern const struct wp_app_type wp_app_udp_sink;
+extern const struct wp_app_type wp_app_iperf3;
+extern const struct wp_app_type wp_app_sockperf;
 
 static const struct wp_app_type *const app_types[] = {
 	&wp_app_udp_echo,
 	&wp_app_udp_sink,
+	&wp_app_iperf3,
+	&wp_app_sockperf,
 };
 
 const struct wp_app_type *wp_app_at(unsigned i)
@@ -52,7 +56,7 @@ int wp_app_parse(const char *spec, const struct wp_app_type **type,
 	if (!*type) {
 		snprintf(err, errlen,
 			 "--app %s: unknown application '%s' (available: "
-			 "udp-echo, udp-sink)",
+			 "udp-echo, udp-sink, iperf3, sockperf)",
 			 spec, name);
 		return -EINVAL;
 	}
@@ -108,14 +112,22 @@ struct wp_app *wp_app_start(const struct wp_app_type *type, struct wp_stack *s,
 			 type->name, port, strerror(e), port);
 		goto out_close;
 	}
+	if (type->open) {
+		e = -type->open(app, err, errlen);
+		if (e)
+			goto out_close;
+	}
 	e = pthread_create(&app->thread, NULL, app_thread, app);
 	if (e) {
 		snprintf(err, errlen, "%s:%u: cannot start a thread: %s",
 			 type->name, port, strerror(e));
-		goto out_close;
+		goto out_type_close;
 	}
 	return app;
 
+out_type_close:
+	if (type->close)
+		type->close(app);
 out_close:
 	wp_close(app->fd);
 out_free:
@@ -134,6 +146,8 @@ void wp_app_stop(struct wp_app *app)
 	 * happens, as on Linux). */
 	wp_shutdown(app->fd, SHUT_RD);
 	pthread_join(app->thread, NULL);
+	if (app->type->close)
+		app->type->close(app);
 	wp_close(app->fd);
 	free(app);
 }
@@ -159,11 +173,15 @@ void wp_app_print(struct wp_app *app, FILE *out)
 {
 	fprintf(out,
 		"%s:%u handled %llu rx_bytes %llu replies %llu tx_bytes %llu "
-		"errors %llu\n",
+		"errors %llu",
 		app->type->name, app->port,
 		(unsigned long long)atomic_load(&app->handled),
 		(unsigned long long)atomic_load(&app->rx_bytes),
 		(unsigned long long)atomic_load(&app->replies),
 		(unsigned long long)atomic_load(&app->tx_bytes),
 		(unsigned long long)atomic_load(&app->errors));
+	for (unsigned i = 0; i < app->type->ncounters; i++)
+		fprintf(out, " %s %llu", app->type->counter_names[i],
+			(unsigned long long)atomic_load(&app->counter[i]));
+	fputc('\n', out);
 }

@@ -39,7 +39,22 @@ struct wp_app_type {
 	 * app->handled (wp_app_idle relies on it).
 	 */
 	void (*run)(struct wp_app *app);
+	/*
+	 * Optional: more sockets than app->fd (a TCP listener beside the
+	 * UDP socket), opened before the thread starts so that a port in
+	 * use is refused at once. 0, or -errno with a message in err.
+	 * close undoes it after the thread is joined.
+	 */
+	int (*open)(struct wp_app *app, char *err, size_t errlen);
+	void (*close)(struct wp_app *app);
+	const char *transport; /* for messages: "UDP" (NULL), "TCP and UDP" */
+	/* Names of app->counter[i], what wp_app_print shows beyond the
+	 * common ones: protocol errors and the like, each named. */
+	const char *const *counter_names;
+	unsigned ncounters; /* at most WP_APP_COUNTERS */
 };
+
+#define WP_APP_COUNTERS 12
 
 struct wp_app {
 	const struct wp_app_type *type;
@@ -53,10 +68,12 @@ struct wp_app {
 	_Atomic uint64_t rx_bytes; /* payload bytes received */
 	_Atomic uint64_t replies;  /* datagrams sent */
 	_Atomic uint64_t tx_bytes;
-	_Atomic uint64_t errors; /* calls that failed */
+	_Atomic uint64_t errors;		   /* calls that failed */
+	_Atomic uint64_t counter[WP_APP_COUNTERS]; /* type->counter_names */
+	void *priv; /* the type's own state (open/close) */
 };
 
-/* udp-echo, udp-sink; NULL if unknown. */
+/* udp-echo, udp-sink, iperf3, sockperf; NULL if unknown. */
 const struct wp_app_type *wp_app_find(const char *name);
 /* The i-th known type, NULL past the end (for usage texts). */
 const struct wp_app_type *wp_app_at(unsigned i);
@@ -86,7 +103,8 @@ void wp_app_stop(struct wp_app *app);
  */
 bool wp_app_idle(struct wp_app *app);
 
-/* "udp-echo:7 handled 12 rx_bytes 768 replies 12 tx_bytes 768 errors 0" */
+/* "udp-echo:7 handled 12 rx_bytes 768 replies 12 tx_bytes 768 errors 0",
+ * then the type's own counters ("... bad_cookie 1"). */
 void wp_app_print(struct wp_app *app, FILE *out);
 
 static inline void wp_app_count(_Atomic uint64_t *c, uint64_t n)

@@ -12,7 +12,8 @@ pkgs=(
 	iproute2 iputils-ping netcat-openbsd    # namespaces, veth, peers
 	libxdp-dev libbpf-dev                   # the afxdp backend (AF_XDP, XDP)
 	xdp-tools ethtool                       # xdp-loader status, queues (tests)
-	iperf3 curl
+	iperf3 sockperf curl                     # peers of the iperf3/sockperf apps
+	nftables                                # loss on a path (test_iperf3_impaired)
 )
 
 missing=()

@@ -43,7 +43,8 @@ static const char usage[] =
 	"interface:\n"
 	"  --addr A.B.C.D/N      address and prefix length (required)\n"
 	"  --gw A.B.C.D          default gateway, on the subnet\n"
-	"  --mac MAC             the NIC's address (default 02:00:00:00:00:02;\n"
+	"  --mac MAC             the NIC's address (default "
+	"02:00:00:00:00:02;\n"
 	"                        afpacket: the interface's own, tap: one\n"
 	"                        seeded by --seed and the interface name)\n"
 	"  --mtu N               68..9000 (default 1500)\n"
@@ -72,15 +73,21 @@ static const char usage[] =
 	"                        bind in copy mode, or zero copy or nothing\n"
 	"                        (default: zero copy where the driver has it)\n"
 	"control:\n"
-	"  --ctl PATH            the control socket for wirepath stat, ethtool\n"
+	"  --ctl PATH            the control socket for wirepath stat, "
+	"ethtool\n"
 	"                        and sysctl (default: NAME.ctl, NAME the --if\n"
 	"                        interface or wp0, in /run/wirepath for root,\n"
 	"                        else $XDG_RUNTIME_DIR/wirepath or\n"
-	"                        /tmp/wirepath-UID); not with pcap, which runs\n"
+	"                        /tmp/wirepath-UID); not with pcap, which "
+	"runs\n"
 	"                        on virtual time\n"
 	"applications (each on its own thread, on the socket API):\n"
 	"  --app udp-echo:PORT   echo every datagram to its sender (RFC 862)\n"
 	"  --app udp-sink:PORT   read and count every datagram (RFC 863)\n"
+	"  --app iperf3:PORT     an iperf3 server (iperf3 -s; TCP and UDP\n"
+	"                        tests, -R, -P): iperf3 -c ADDR -p PORT\n"
+	"  --app sockperf:PORT   a sockperf server (UDP and TCP): sockperf\n"
+	"                        ping-pong|under-load -i ADDR -p PORT\n"
 	"                        repeatable, at most 16; with pcap the clock\n"
 	"                        waits for them between steps\n"
 	"output:\n"
@@ -509,8 +516,11 @@ static int start_apps(struct wp_stack *s, const struct run_opts *o,
 				wp_app_stop(apps[i]);
 			return wp_cli_fail("run", "--app %s", err);
 		}
-		fprintf(stderr, "wirepath run: %s listening on UDP port %u\n",
-			o->app[i].type->name, o->app[i].port);
+		fprintf(stderr, "wirepath run: %s listening on %s port %u\n",
+			o->app[i].type->name,
+			o->app[i].type->transport ? o->app[i].type->transport
+						  : "UDP",
+			o->app[i].port);
 	}
 	return WP_EXIT_OK;
 }

@@ -73,7 +73,8 @@ static void test_parse(void **state)
 	}
 	assert_null(wp_app_find("tcp-echo"));
 	assert_non_null(wp_app_at(0));
-	assert_null(wp_app_at(2));
+	assert_non_null(wp_app_find("iperf3"));
+	assert_null(wp_app_at(4));
 }
 
 static void test_echo_and_sink(void **state)
