@@ -26,8 +26,11 @@
  * too. `ratio` is the kernel's ns per datagram over wirepath's
  * (stack + app, recvmmsg-copy); above 1, wirepath is faster.
  *
- * Each measurement is REPS runs of --seconds (default 1); a record gives
- * the median run and the best one.
+ * Each measurement is REPS runs of --seconds (default 1), or of
+ * --iterations datagrams (a fixed amount of work, e.g. to count
+ * instructions under callgrind); a record gives the median run and the
+ * best one. Arguments after `--` choose the measurements: any of
+ * recvmmsg-copy, recv-copy, recv-zc and linux (default: all four).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -131,7 +134,7 @@ static uint64_t app_read(int fd, enum app_mode mode, struct wp_mmsghdr *vec,
 	return n;
 }
 
-static int run_wirepath(enum app_mode mode, double seconds,
+static int run_wirepath(enum app_mode mode, double seconds, uint64_t packets,
 			struct wp_result *res)
 {
 	struct wp_stack_config cfg;
@@ -176,7 +179,7 @@ static int run_wirepath(enum app_mode mode, double seconds,
 	wp_stack_run_until(s, wp_stack_now(s) + WP_NSEC_PER_MSEC);
 
 	t_end = wp_time_real_ns() + (uint64_t)(seconds * 1e9);
-	while (wp_time_real_ns() < t_end) {
+	while (packets ? got < packets : wp_time_real_ns() < t_end) {
 		for (int round = 0; round < 16; round++) {
 			uint64_t c0 = wp_bench_cycles(), c1, c2, c3;
 			uint64_t now = wp_clock_now(&s->clock);
@@ -379,20 +382,44 @@ static int bench_udp(const struct wp_bench_opts *opts)
 		{ "recv-copy", APP_RECV },
 		{ "recv-zc", APP_ZC },
 	};
+	const size_t nmodes = sizeof(modes) / sizeof(modes[0]);
+	bool want[sizeof(modes) / sizeof(modes[0]) + 1] = { false };
 	double main_ns = 0;
 	struct kresult kr[REPS];
 
-	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+	/* want[nmodes] is the kernel peer. */
+	for (int a = 0; a < opts->argc; a++) {
+		size_t m;
+
+		for (m = 0; m < nmodes; m++)
+			if (!strcmp(opts->argv[a], modes[m].name))
+				break;
+		if (m == nmodes && strcmp(opts->argv[a], "linux")) {
+			fprintf(stderr,
+				"bench udp: unknown measurement '%s' "
+				"(recvmmsg-copy, recv-copy, recv-zc, linux)\n",
+				opts->argv[a]);
+			return -EINVAL;
+		}
+		want[m] = true;
+	}
+	if (!opts->argc)
+		for (size_t m = 0; m <= nmodes; m++)
+			want[m] = true;
+	for (size_t m = 0; m < nmodes; m++) {
 		struct wp_result rs[REPS], r;
 		double total;
 
+		if (!want[m])
+			continue;
 		for (int i = 0; i < REPS; i++)
-			if (run_wirepath(modes[m].mode, seconds, &rs[i]))
+			if (run_wirepath(modes[m].mode, seconds,
+					 opts->iterations, &rs[i]))
 				return 1;
 		qsort(rs, REPS, sizeof(rs[0]), cmp_wp);
 		r = rs[REPS / 2];
 		total = r.stack_ns + r.app_ns;
-		if (m == 0)
+		if (!main_ns) /* the first measured: the kernel's ratio */
 			main_ns = total;
 		const struct wp_bench_field f[] = {
 			{ .key = "side", .str = "wirepath" },
@@ -420,11 +447,13 @@ static int bench_udp(const struct wp_bench_opts *opts)
 		};
 		wp_bench_report(opts, "udp", f);
 	}
+	if (!want[nmodes])
+		return 0;
 	for (int i = 0; i < REPS; i++)
 		if (run_kernel(seconds, &kr[i]))
 			return 1;
 	qsort(kr, REPS, sizeof(kr[0]), cmp_k);
-	const struct wp_bench_field f[] = {
+	struct wp_bench_field f[] = {
 		{ .key = "side", .str = "linux-loopback" },
 		{ .key = "app", .str = "recvmmsg-copy" },
 		{ .key = "payload", .value = PAYLOAD, .unit = "B" },
@@ -441,6 +470,8 @@ static int bench_udp(const struct wp_bench_opts *opts)
 		  .unit = "x" },
 		{ 0 },
 	};
+	if (!main_ns) /* the kernel alone: nothing to compare with */
+		f[9].key = NULL;
 	wp_bench_report(opts, "udp", f);
 	return 0;
 }
