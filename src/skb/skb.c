@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * sk_buff editing, chains, reference taking and queues. Everything here
- * is pointer and offset arithmetic on the descriptor; the one function
- * that touches packet bytes is wp_skb_copy_bits, which reads them.
- * Lifetimes that touch the pool (build, clone, free) are in pool.c.
+ * sk_buff editing, chains and queues: what is not inline in skb.h (pull,
+ * trim of a linear skb, skb_get and the queue operations are).
+ * Everything here is pointer and offset arithmetic on the descriptor; the
+ * one function that touches packet bytes is wp_skb_copy_bits, which reads
+ * them. Lifetimes that touch the pool (build, clone, free) are in pool.c.
  *
  * Bounds: every length is checked against the room it consumes before
  * anything moves, with subtractions that cannot wrap (head <= data,
@@ -47,15 +48,6 @@ uint8_t *wp_skb_push(struct wp_skb *skb, uint32_t len)
 	return skb->data;
 }
 
-uint8_t *wp_skb_pull(struct wp_skb *skb, uint32_t len)
-{
-	if (len > wp_skb_headlen(skb))
-		return NULL;
-	skb->len -= len;
-	skb->data += len;
-	return skb->data;
-}
-
 /* Free the chain from *link on, unlinking it there. */
 static void chain_free_from(struct wp_skb *skb, struct wp_skb **link)
 {
@@ -72,7 +64,7 @@ static void chain_free_from(struct wp_skb *skb, struct wp_skb **link)
 	}
 }
 
-void wp_skb_trim(struct wp_skb *skb, uint32_t len)
+void wp__skb_trim_chain(struct wp_skb *skb, uint32_t len)
 {
 	uint32_t headlen = wp_skb_headlen(skb);
 	struct wp_skb **link = &skb->frag_list;
@@ -185,74 +177,7 @@ void wp_skb_chain_append(struct wp_skb *skb, struct wp_skb *last,
 	skb->frag_truesize += wp_skb_truesize(frag);
 }
 
-/* Relaxed as Linux refcount_inc: the caller already holds a reference,
- * so the count cannot be 0 and nothing is published by taking one. */
-struct wp_skb *wp_skb_get(struct wp_skb *skb)
-{
-	atomic_fetch_add_explicit(&skb->users, 1, memory_order_relaxed);
-	return skb;
-}
-
 /* --- queues ------------------------------------------------------------- */
-
-void wp_skb_queue_init(struct wp_skb_queue *q)
-{
-	q->head = NULL;
-	q->tail = NULL;
-	q->qlen = 0;
-	q->bytes = 0;
-}
-
-void wp_skb_queue_tail(struct wp_skb_queue *q, struct wp_skb *skb)
-{
-	skb->next = NULL;
-	skb->prev = q->tail;
-	if (q->tail)
-		q->tail->next = skb;
-	else
-		q->head = skb;
-	q->tail = skb;
-	q->qlen++;
-	q->bytes += skb->len;
-}
-
-void wp_skb_queue_head(struct wp_skb_queue *q, struct wp_skb *skb)
-{
-	skb->prev = NULL;
-	skb->next = q->head;
-	if (q->head)
-		q->head->prev = skb;
-	else
-		q->tail = skb;
-	q->head = skb;
-	q->qlen++;
-	q->bytes += skb->len;
-}
-
-void wp_skb_unlink(struct wp_skb_queue *q, struct wp_skb *skb)
-{
-	if (skb->prev)
-		skb->prev->next = skb->next;
-	else
-		q->head = skb->next;
-	if (skb->next)
-		skb->next->prev = skb->prev;
-	else
-		q->tail = skb->prev;
-	skb->next = NULL;
-	skb->prev = NULL;
-	q->qlen--;
-	q->bytes -= skb->len;
-}
-
-struct wp_skb *wp_skb_dequeue(struct wp_skb_queue *q)
-{
-	struct wp_skb *skb = q->head;
-
-	if (skb)
-		wp_skb_unlink(q, skb);
-	return skb;
-}
 
 void wp_skb_queue_purge(struct wp_skb_queue *q, enum wp_drop_reason reason)
 {

@@ -38,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/compiler.h"
 #include "core/drop.h"
 
 struct wp_pool;
@@ -179,17 +180,43 @@ uint8_t *wp_skb_put(struct wp_skb *skb, uint32_t len);
 uint8_t *wp_skb_push(struct wp_skb *skb, uint32_t len);
 
 /*
+ * Pull and the trim of a linear skb are inline, as Linux's __skb_pull
+ * is: a bounds check and two stores that every layer of the receive path
+ * makes, where a call across libraries would cost more than the work.
+ */
+
+/*
  * Strip len bytes from the front of the linear part (headers); returns
  * the new data, or NULL if len > wp_skb_headlen(skb).
  */
-uint8_t *wp_skb_pull(struct wp_skb *skb, uint32_t len);
+static inline uint8_t *wp_skb_pull(struct wp_skb *skb, uint32_t len)
+{
+	if (len > wp_skb_headlen(skb))
+		return NULL;
+	skb->len -= len;
+	skb->data += len;
+	return skb->data;
+}
+
+/* wp_skb_trim of an skb with a chain. */
+void wp__skb_trim_chain(struct wp_skb *skb, uint32_t len);
 
 /*
  * Cut the data to len bytes (no-op if already shorter or equal). Into a
  * chain: the skb at the cut is trimmed, the ones after it are freed.
  * Owner thread of the pool (the freed skbs go back to it).
  */
-void wp_skb_trim(struct wp_skb *skb, uint32_t len);
+static inline void wp_skb_trim(struct wp_skb *skb, uint32_t len)
+{
+	if (skb->len <= len)
+		return;
+	if (wp_unlikely(skb->frag_list)) {
+		wp__skb_trim_chain(skb, len);
+		return;
+	}
+	skb->len = len;
+	skb->tail = wp_skb_headroom(skb) + len;
+}
 
 /*
  * Drop the first len bytes, linear part first, then from the chain:
@@ -250,8 +277,16 @@ static inline uint8_t *wp_skb_transport_header(const struct wp_skb *skb)
 
 /* --- lifetime ---------------------------------------------------------- */
 
-/* Take another reference on the descriptor (skb_get). Returns skb. */
-struct wp_skb *wp_skb_get(struct wp_skb *skb);
+/*
+ * Take another reference on the descriptor (skb_get). Returns skb.
+ * Relaxed as Linux refcount_inc: the caller already holds a reference,
+ * so the count cannot be 0 and nothing is published by taking one.
+ */
+static inline struct wp_skb *wp_skb_get(struct wp_skb *skb)
+{
+	atomic_fetch_add_explicit(&skb->users, 1, memory_order_relaxed);
+	return skb;
+}
 
 /*
  * A new descriptor for the same data (skb_clone): the buffer's data
@@ -312,11 +347,65 @@ struct wp_skb_queue {
 	uint64_t bytes; /* sum of skb->len */
 };
 
-void wp_skb_queue_init(struct wp_skb_queue *q);
-void wp_skb_queue_tail(struct wp_skb_queue *q, struct wp_skb *skb);
-void wp_skb_queue_head(struct wp_skb_queue *q, struct wp_skb *skb);
-struct wp_skb *wp_skb_dequeue(struct wp_skb_queue *q);
-void wp_skb_unlink(struct wp_skb_queue *q, struct wp_skb *skb);
+static inline void wp_skb_queue_init(struct wp_skb_queue *q)
+{
+	q->head = NULL;
+	q->tail = NULL;
+	q->qlen = 0;
+	q->bytes = 0;
+}
+
+static inline void wp_skb_queue_tail(struct wp_skb_queue *q, struct wp_skb *skb)
+{
+	skb->next = NULL;
+	skb->prev = q->tail;
+	if (q->tail)
+		q->tail->next = skb;
+	else
+		q->head = skb;
+	q->tail = skb;
+	q->qlen++;
+	q->bytes += skb->len;
+}
+
+static inline void wp_skb_queue_head(struct wp_skb_queue *q, struct wp_skb *skb)
+{
+	skb->prev = NULL;
+	skb->next = q->head;
+	if (q->head)
+		q->head->prev = skb;
+	else
+		q->tail = skb;
+	q->head = skb;
+	q->qlen++;
+	q->bytes += skb->len;
+}
+
+static inline void wp_skb_unlink(struct wp_skb_queue *q, struct wp_skb *skb)
+{
+	if (skb->prev)
+		skb->prev->next = skb->next;
+	else
+		q->head = skb->next;
+	if (skb->next)
+		skb->next->prev = skb->prev;
+	else
+		q->tail = skb->prev;
+	skb->next = NULL;
+	skb->prev = NULL;
+	q->qlen--;
+	q->bytes -= skb->len;
+}
+
+static inline struct wp_skb *wp_skb_dequeue(struct wp_skb_queue *q)
+{
+	struct wp_skb *skb = q->head;
+
+	if (skb)
+		wp_skb_unlink(q, skb);
+	return skb;
+}
+
 /* Drop everything on the queue with `reason` (consume if NOT_SPECIFIED). */
 void wp_skb_queue_purge(struct wp_skb_queue *q, enum wp_drop_reason reason);
 
