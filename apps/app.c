@@ -160,9 +160,8 @@ bool wp_app_idle(struct wp_app *app)
 
 	if (!sk)
 		return true;
-	/* Everything sk_data_ready announced, dealt with. */
-	queued = atomic_load_explicit(&wp__socket(sk)->rx_queued,
-				      memory_order_acquire);
+	/* Every datagram the socket layer queued, dealt with. */
+	queued = atomic_load_explicit(&sk->sk_rcv_queued, memory_order_acquire);
 	idle = atomic_load_explicit(&app->handled, memory_order_acquire) >=
 	       queued;
 	wp_sockfd_put(sk);

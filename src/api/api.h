@@ -111,7 +111,6 @@ struct wp_socket {
 	_Atomic uint64_t sndtimeo_ns;
 	_Atomic bool reuseaddr, reuseport, broadcast;
 	_Atomic int pmtudisc;	    /* IP_MTU_DISCOVER mode (inet sockets) */
-	_Atomic uint64_t rx_queued; /* datagrams sk_data_ready saw queued */
 	_Atomic bool connecting;    /* a stream connect began, not reported */
 	struct wp_socket_counters cnt;
 };
@@ -122,10 +121,9 @@ static inline struct wp_socket *wp__socket(struct wp_sock *sk)
 }
 
 /*
- * Allocate the boundary's state for sk (one reference, the caller's),
- * wrap its protocol's free op so the state goes with the sock, and
- * count queued datagrams in sk_data_ready. NULL with errno ENOMEM; sk
- * is untouched then.
+ * Allocate the boundary's state for sk (one reference, the caller's) and
+ * wrap its protocol's free op so the state goes with the sock. NULL with
+ * errno ENOMEM; sk is untouched then.
  */
 struct wp_socket *wp__socket_attach(struct wp_sock *sk,
 				    const struct wp_sock_ops *ops,

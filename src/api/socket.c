@@ -177,15 +177,6 @@ static void socket_free(struct wp_sock *sk)
 	free(so);
 }
 
-/* sk_data_ready: count the datagram, then the default wake-up. */
-static void socket_data_ready(struct wp_sock *sk, struct wp_skb *skb)
-{
-	struct wp_socket *so = wp__socket(sk);
-
-	atomic_fetch_add_explicit(&so->rx_queued, 1, memory_order_relaxed);
-	wp_sock_def_readable(sk, skb);
-}
-
 struct wp_socket *wp__socket_attach(struct wp_sock *sk,
 				    const struct wp_sock_ops *ops,
 				    struct wp_stack *stack, int domain,
@@ -214,13 +205,9 @@ struct wp_socket *wp__socket_attach(struct wp_sock *sk,
 	 * An accepted stream socket is already live on its core, which may
 	 * read sk_prot while it is swapped: both tables hold the same ops
 	 * but free, which only the last reference (ours among them) runs.
-	 * Its sk_data_ready stays the protocol's: rx_queued counts
-	 * datagrams, and a stream has none.
 	 */
 	sk->sk_prot = &so->prot;
 	sk->sk_user_data = so;
-	if (type == SOCK_DGRAM)
-		sk->sk_data_ready = socket_data_ready;
 	return so;
 }
 

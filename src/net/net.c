@@ -263,6 +263,7 @@ void wp__net_batch_begin(struct wp_net_cpu *pc)
 
 void wp__net_batch_end(struct wp_net_cpu *pc)
 {
+	wp__udp_rcv_flush(pc);
 	pc->in_batch = false;
 	if (pc->tx_dirty) {
 		pc->tx_dirty = false;

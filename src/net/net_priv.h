@@ -175,6 +175,25 @@ struct wp_ipfrag_table {
 
 struct wp_tcp_table;
 
+/* Sockets one UDP list receive gathers for before it flushes early. */
+#define WP_UDP_RCV_SOCKS 8
+
+/*
+ * UDP datagrams gathered per socket over one batch (udp.c, list
+ * receive), and the flow of the last one, whose next datagram skips the
+ * lookup. Each socket is held once, by the batch.
+ */
+struct wp_udp_rcv_batch {
+	uint32_t n;
+	uint32_t last; /* entry of the last flow */
+	uint32_t saddr, daddr;
+	uint16_t sport, dport;
+	struct {
+		struct wp_udp_sock *usk;
+		struct wp_skb_queue q;
+	} e[WP_UDP_RCV_SOCKS];
+};
+
 struct wp_net_cpu {
 	struct wp_net *net;
 	struct wp_cpu *cpu;
@@ -183,6 +202,7 @@ struct wp_net_cpu {
 	bool tx_dirty;
 	bool garp_pending;
 	uint64_t now; /* clock, read once per batch */
+	struct wp_udp_rcv_batch udp_rx;
 	struct wp_net_mib mib;
 	struct wp_route_snap routes;
 	struct wp_ipfrag_table frags;
@@ -397,6 +417,8 @@ void wp__icmp_send(struct wp_net_cpu *pc, const struct wp_skb *skb_in,
 int wp__udp_init(struct wp_net *net);
 void wp__udp_destroy(struct wp_net *net);
 void wp__udp_rcv(struct wp_net_cpu *pc, struct wp_skb *skb);
+/* Queue what wp__udp_rcv gathered in this batch on its sockets. */
+void wp__udp_rcv_flush(struct wp_net_cpu *pc);
 void wp__udp_err(struct wp_net_cpu *pc, const struct wp_icmp_err *err);
 
 #endif

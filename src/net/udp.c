@@ -326,7 +326,10 @@ static int udp_score(const struct wp_udp_sock *u, uint32_t saddr,
 	return score;
 }
 
-/* Under the slot lock: the best socket, held; NULL if none. */
+/*
+ * Under the slot lock: the best socket, not held (the table's reference
+ * keeps it while the lock is held); NULL if none.
+ */
 static struct wp_udp_sock *udp_lookup_locked(struct wp_udp_slot *s,
 					     uint32_t saddr, uint16_t sport,
 					     uint32_t daddr, uint16_t dport)
@@ -366,8 +369,6 @@ static struct wp_udp_sock *udp_lookup_locked(struct wp_udp_slot *s,
 			}
 		}
 	}
-	if (best)
-		wp_sock_hold(&best->sk);
 	return best;
 }
 
@@ -380,29 +381,106 @@ struct wp_udp_sock *wp_udp_lookup(struct wp_net *net, uint32_t saddr,
 
 	pthread_mutex_lock(&s->lock);
 	u = udp_lookup_locked(s, saddr, sport, daddr, dport);
+	if (u)
+		wp_sock_hold(&u->sk);
 	pthread_mutex_unlock(&s->lock);
 	return u;
 }
 
 /* --- input ---------------------------------------------------------------- */
 
+/* Count what the socket layer did with datagrams for one socket. */
+static void udp_count_rcv(struct wp_net_cpu *pc,
+			  const struct wp_sock_rcv_result *res)
+{
+	WP_MIB_ADD(pc, UdpInDatagrams, res->queued);
+	WP_MIB_ADD(pc, UdpRcvbufErrors, res->rcvbuf);
+	/* A full socket, or one closed between lookup and queueing. */
+	WP_MIB_ADD(pc, UdpInErrors, res->rcvbuf + res->closed);
+}
+
 /* __udp_queue_rcv_skb: onto the socket's queue. Consumes skb. */
 static void udp_queue_rcv(struct wp_net_cpu *pc, struct wp_udp_sock *usk,
 			  struct wp_skb *skb)
 {
-	int ret;
+	struct wp_sock_rcv_result res;
+	struct wp_skb_queue q;
 
 	wp__net_stamp(pc, skb, WP_STAMP_SOCK_LOOKUP);
-	ret = wp_sock_queue_rcv_skb(&usk->sk, skb);
-	if (ret == 0) {
-		WP_MIB_INC(pc, UdpInDatagrams);
-	} else if (ret == -ENOMEM) {
-		WP_MIB_INC(pc, UdpRcvbufErrors);
-		WP_MIB_INC(pc, UdpInErrors);
-	} else {
-		/* Closed between the lookup and the queueing. */
-		WP_MIB_INC(pc, UdpInErrors);
+	wp_skb_queue_init(&q);
+	wp_skb_queue_tail(&q, skb);
+	wp_sock_queue_rcv_skb_list(&usk->sk, &q, &res);
+	udp_count_rcv(pc, &res);
+}
+
+/*
+ * List receive (Linux's netif_receive_skb_list carries a batch as far as
+ * ip_list_rcv; here it goes on to the socket): within one NAPI poll a
+ * core gathers each socket's datagrams, and wp__udp_rcv_flush queues each
+ * socket's list under one lock with one wake-up, holding the socket once
+ * for the batch instead of once per datagram. A datagram of the same
+ * flow as the one before skips the lookup: its answer could differ only
+ * through a bind or connect racing the batch, where either answer is
+ * right, as on Linux. False if no socket matches (skb untouched).
+ */
+static bool udp_rcv_batch(struct wp_net_cpu *pc, struct wp_skb *skb,
+			  const struct wp_udp_skb_cb *ucb)
+{
+	struct wp_udp_rcv_batch *b = &pc->udp_rx;
+	struct wp_udp_slot *s;
+	struct wp_udp_sock *usk;
+	uint32_t i;
+
+	if (b->n && b->saddr == ucb->saddr && b->sport == ucb->sport &&
+	    b->daddr == ucb->daddr && b->dport == ucb->dport) {
+		i = b->last;
+		goto queue;
 	}
+	s = udp_slot(pc->net, ucb->dport);
+	pthread_mutex_lock(&s->lock);
+	usk = udp_lookup_locked(s, ucb->saddr, ucb->sport, ucb->daddr,
+				ucb->dport);
+	if (!usk) {
+		pthread_mutex_unlock(&s->lock);
+		return false;
+	}
+	for (i = 0; i < b->n; i++)
+		if (b->e[i].usk == usk)
+			break;
+	if (i == b->n)
+		wp_sock_hold(&usk->sk); /* the batch's reference */
+	pthread_mutex_unlock(&s->lock);
+	if (i == b->n) {
+		if (b->n == WP_UDP_RCV_SOCKS)
+			wp__udp_rcv_flush(pc);
+		i = b->n++;
+		b->e[i].usk = usk;
+		wp_skb_queue_init(&b->e[i].q);
+	}
+	b->last = i;
+	b->saddr = ucb->saddr;
+	b->daddr = ucb->daddr;
+	b->sport = ucb->sport;
+	b->dport = ucb->dport;
+queue:
+	wp__net_stamp(pc, skb, WP_STAMP_SOCK_LOOKUP);
+	wp_skb_queue_tail(&b->e[i].q, skb);
+	return true;
+}
+
+void wp__udp_rcv_flush(struct wp_net_cpu *pc)
+{
+	struct wp_udp_rcv_batch *b = &pc->udp_rx;
+
+	for (uint32_t i = 0; i < b->n; i++) {
+		struct wp_sock_rcv_result res;
+
+		wp_sock_queue_rcv_skb_list(&b->e[i].usk->sk, &b->e[i].q, &res);
+		udp_count_rcv(pc, &res);
+		wp_sock_put(&b->e[i].usk->sk);
+		b->e[i].usk = NULL;
+	}
+	b->n = 0;
 }
 
 /*
@@ -476,10 +554,16 @@ void wp__udp_rcv(struct wp_net_cpu *pc, struct wp_skb *skb)
 	ucb->tos = ip.tos;
 
 	if (ip.daddr != net->addr) {
+		/* After the unicast datagrams before it, as they came. */
+		wp__udp_rcv_flush(pc);
 		udp_mcast_deliver(pc, skb);
 		return;
 	}
-	usk = wp_udp_lookup(net, ip.saddr, u.sport, ip.daddr, u.dport);
+	if (pc->in_batch && udp_rcv_batch(pc, skb, ucb))
+		return;
+	usk = pc->in_batch ? NULL
+			   : wp_udp_lookup(net, ip.saddr, u.sport, ip.daddr,
+					   u.dport);
 	if (!usk) {
 		/* RFC 1122 4.1.3.1: port unreachable. The network header
 		 * and the UDP header in front of data are intact. */
@@ -541,6 +625,8 @@ void wp__udp_err(struct wp_net_cpu *pc, const struct wp_icmp_err *err)
 
 	if (err->l4_len < WP_UDP_HLEN)
 		return;
+	/* Datagrams that came before the error are queued before it. */
+	wp__udp_rcv_flush(pc);
 	sport = wp_get_be16(err->l4);
 	dport = wp_get_be16(err->l4 + 2);
 	usk = wp_udp_lookup(pc->net, err->daddr, dport, err->saddr, sport);

@@ -62,6 +62,7 @@ void wp_sock_init(struct wp_sock *sk, const struct wp_proto *prot,
 	wp_skb_queue_init(&sk->sk_receive_queue);
 	atomic_init(&sk->sk_rmem_alloc, 0);
 	atomic_init(&sk->sk_drops, 0);
+	atomic_init(&sk->sk_rcv_queued, 0);
 	wp_init_waitqueue_head(&sk->sk_wq);
 }
 
@@ -89,53 +90,113 @@ void wp_sock_put(struct wp_sock *sk)
 
 /* --- receive queue ------------------------------------------------------ */
 
-int wp_sock_queue_rcv_skb(struct wp_sock *sk, struct wp_skb *skb)
+/* Free what a batch could not queue, after the socket lock is let go. */
+static void rcv_drop_list(struct wp_sock *sk, struct wp_skb_queue *drops,
+			  enum wp_drop_reason reason)
 {
-	uint32_t truesize = wp_skb_truesize(skb);
-	bool traced = skb->stamps != NULL;
-	enum wp_drop_reason reason;
-	int err;
+	struct wp_skb *skb;
 
+	if (!drops->qlen)
+		return;
+	atomic_fetch_add_explicit(&sk->sk_drops, drops->qlen,
+				  memory_order_relaxed);
+	while ((skb = wp_skb_dequeue(drops)))
+		wp_kfree_skb_reason(skb, reason);
+}
+
+/* Sampled skbs one round of the list pins; more start another round. */
+#define RCV_TRACED_MAX 8
+
+/* One lock, one charge, one wake-up for as much of skbs as it takes. */
+static void rcv_round(struct wp_sock *sk, struct wp_skb_queue *skbs,
+		      struct wp_sock_rcv_result *res)
+{
+	struct wp_skb *traced[RCV_TRACED_MAX];
+	uint32_t ntraced = 0, queued = 0, charged = 0, rmem, rcvbuf;
+	struct wp_skb_queue full;
+	struct wp_skb *skb;
+
+	wp_skb_queue_init(&full);
 	wp_lock_sock(sk);
 	if (wp_sock_flag(sk, WP_SOCK_DEAD)) {
-		reason = WP_DROP_SOCKET_CLOSED;
-		err = -EPIPE;
-		goto out_drop;
+		wp_release_sock(sk);
+		res->closed += skbs->qlen;
+		rcv_drop_list(sk, skbs, WP_DROP_SOCKET_CLOSED);
+		return;
 	}
-	if (atomic_load_explicit(&sk->sk_rmem_alloc, memory_order_relaxed) >=
-	    (uint32_t)atomic_load_explicit(&sk->sk_rcvbuf,
-					   memory_order_relaxed)) {
-		reason = WP_DROP_SOCKET_RCVBUFF;
-		err = -ENOMEM;
-		goto out_drop;
+	/*
+	 * The charge moves only under this lock (readers release theirs
+	 * under it too), so it is read once and the round's added once.
+	 */
+	rmem = atomic_load_explicit(&sk->sk_rmem_alloc, memory_order_relaxed);
+	rcvbuf = (uint32_t)atomic_load_explicit(&sk->sk_rcvbuf,
+						memory_order_relaxed);
+	while (ntraced < RCV_TRACED_MAX && (skb = wp_skb_dequeue(skbs))) {
+		if (rmem + charged >= rcvbuf) {
+			wp_skb_queue_tail(&full, skb);
+			continue;
+		}
+		charged += wp_skb_truesize(skb);
+		skb->sk = sk;
+		wp_skb_queue_tail(&sk->sk_receive_queue, skb);
+		/* Under the lock: no reader frees it meanwhile. */
+		wp_trace_tap_socket(skb);
+		queued++;
+		if (wp_unlikely(skb->stamps)) {
+			/*
+			 * Once the lock drops a reader may dequeue and free
+			 * skb; a sampled skb is pinned so sk_data_ready can
+			 * record in its stamps which wake functions ran.
+			 */
+			traced[ntraced++] = wp_skb_get(skb);
+			wp_sock_stamp_queued(sk, skb);
+		}
 	}
-	skb->sk = sk;
-	wp_skb_queue_tail(&sk->sk_receive_queue, skb);
-	wp_trace_tap_socket(skb); /* under the lock: no reader frees it */
-	/* release: a lock-free poll that sees the charge sees the skb. */
-	atomic_fetch_add_explicit(&sk->sk_rmem_alloc, truesize,
-				  memory_order_release);
-	if (traced) {
-		/*
-		 * Once the lock drops a reader may dequeue and free skb;
-		 * a sampled skb is pinned so sk_data_ready can record in
-		 * its stamps which wake functions ran.
-		 */
-		wp_skb_get(skb);
-		wp_sock_stamp_queued(sk, skb);
+	if (queued) {
+		/* release: a lock-free poll that sees the charge sees the
+		 * skbs. */
+		atomic_fetch_add_explicit(&sk->sk_rmem_alloc, charged,
+					  memory_order_release);
+		atomic_fetch_add_explicit(&sk->sk_rcv_queued, queued,
+					  memory_order_release);
 	}
 	wp_release_sock(sk);
 
-	sk->sk_data_ready(sk, traced ? skb : NULL);
-	if (traced)
-		wp_consume_skb(skb);
-	return 0;
+	if (queued) {
+		/* The round's wake-up; every sampled skb of it learns
+		 * which wake functions ran. */
+		sk->sk_data_ready(sk, ntraced ? traced[0] : NULL);
+		for (uint32_t i = 0; i < ntraced; i++) {
+			if (i)
+				traced[i]->stamps->wake_kind |=
+					traced[0]->stamps->wake_kind;
+			wp_consume_skb(traced[i]);
+		}
+	}
+	res->queued += queued;
+	res->rcvbuf += full.qlen;
+	rcv_drop_list(sk, &full, WP_DROP_SOCKET_RCVBUFF);
+}
 
-out_drop:
-	wp_release_sock(sk);
-	atomic_fetch_add_explicit(&sk->sk_drops, 1, memory_order_relaxed);
-	wp_kfree_skb_reason(skb, reason);
-	return err;
+void wp_sock_queue_rcv_skb_list(struct wp_sock *sk, struct wp_skb_queue *skbs,
+				struct wp_sock_rcv_result *res)
+{
+	*res = (struct wp_sock_rcv_result){ 0 };
+	while (skbs->qlen)
+		rcv_round(sk, skbs, res);
+}
+
+int wp_sock_queue_rcv_skb(struct wp_sock *sk, struct wp_skb *skb)
+{
+	struct wp_sock_rcv_result res;
+	struct wp_skb_queue q;
+
+	wp_skb_queue_init(&q);
+	wp_skb_queue_tail(&q, skb);
+	wp_sock_queue_rcv_skb_list(sk, &q, &res);
+	if (res.closed)
+		return -EPIPE;
+	return res.rcvbuf ? -ENOMEM : 0;
 }
 
 struct wp_skb *wp_sock_dequeue_rcv_skb(struct wp_sock *sk)

@@ -138,6 +138,8 @@ struct wp_sock {
 	struct wp_skb_queue sk_receive_queue;
 	_Atomic uint32_t sk_rmem_alloc; /* truesize of sk_receive_queue */
 	_Atomic uint32_t sk_drops;	/* receive drops (Linux sk_drops) */
+	/* skbs ever queued by wp_sock_queue_rcv_skb{,_list}: datagrams */
+	_Atomic uint64_t sk_rcv_queued;
 
 	/* --- sleepers ------------------------------------------------------
 	 */
@@ -235,6 +237,25 @@ static inline void wp_sock_stamp_queued(struct wp_sock *sk, struct wp_skb *skb)
  * Takes the socket lock; call it without.
  */
 int wp_sock_queue_rcv_skb(struct wp_sock *sk, struct wp_skb *skb);
+
+/* What wp_sock_queue_rcv_skb_list did with a list, skb by skb. */
+struct wp_sock_rcv_result {
+	uint32_t queued; /* on sk_receive_queue */
+	uint32_t rcvbuf; /* dropped: the socket was full (-ENOMEM above) */
+	uint32_t closed; /* dropped: the socket was orphaned (-EPIPE) */
+};
+
+/*
+ * The same for a list of skbs bound for one socket (what a protocol
+ * gathered over one NAPI poll), in order, with the rules above applied
+ * to each: one lock, one charge and one sk_data_ready for the lot
+ * instead of one each. Consumes every skb of skbs (left empty).
+ * sk_data_ready is given the first sampled skb of the list, and the
+ * others learn the same wake functions. (A list with more than a few
+ * sampled skbs is taken in rounds of one lock and one wake-up each.)
+ */
+void wp_sock_queue_rcv_skb_list(struct wp_sock *sk, struct wp_skb_queue *skbs,
+				struct wp_sock_rcv_result *res);
 
 /*
  * Dequeue the first skb and release its charge; NULL if the queue is

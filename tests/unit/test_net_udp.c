@@ -270,6 +270,167 @@ static void full_receive_buffer_drops(void **state)
 	sock_free(u); /* the queued one is dropped with the socket */
 }
 
+/* Frames handed up together, as one NAPI poll hands its batch. */
+struct batch {
+	struct nfx *fx;
+	struct wp_skb_queue list;
+};
+
+static void batch_add(struct batch *b, uint32_t saddr, uint16_t sport,
+		      uint16_t dport, const char *msg)
+{
+	struct wp_pool *pool = b->fx->nic->rxq[0].pool;
+	uint8_t f[256];
+	size_t n = udp_frame(f, saddr, OUR_IP, sport, dport, msg, strlen(msg));
+	struct wp_skb *skb = wp_alloc_skb(pool, (uint32_t)n);
+	uint8_t *p;
+
+	assert_non_null(skb);
+	p = wp_skb_put(skb, (uint32_t)n);
+	assert_non_null(p);
+	memcpy(p, f, n);
+	skb->tstamp = nfx_now(b->fx);
+	wp_skb_queue_tail(&b->list, skb);
+}
+
+static void batch_run(struct batch *b)
+{
+	wp_netif_receive_skb_list(b->fx->net, &b->fx->nic->rxq[0].napi,
+				  &b->list);
+	assert_true(wp_skb_queue_empty(&b->list));
+	nfx_drain_tx(b->fx);
+}
+
+static int count_wake(struct wp_wait_queue_entry *e, uint32_t key)
+{
+	(*(uint32_t *)e->private)++;
+	return 1;
+}
+
+/* The datagrams on u's queue, in order, are exactly msgs. */
+static void expect_queue(struct wp_udp_sock *u, const char *const *msgs,
+			 size_t n)
+{
+	const struct wp_skb *skb = u->sk.sk_receive_queue.head;
+
+	assert_int_equal(queued(u), n);
+	for (size_t i = 0; i < n; i++, skb = skb->next) {
+		assert_int_equal(skb->len, strlen(msgs[i]));
+		assert_memory_equal(skb->data, msgs[i], skb->len);
+	}
+}
+
+/*
+ * List receive: one batch's datagrams reach each socket in the order
+ * they came, flows interleaved, with one wake-up per socket, and every
+ * per-datagram rule and counter as when they come one by one (a full
+ * socket, a closed port). The batch's socket references are all given
+ * back.
+ */
+static void a_batch_wakes_each_socket_once(void **state)
+{
+	static const char *const a_msgs[] = { "a1", "a2", "a3", "a4" };
+	static const char *const b_msgs[] = { "b1", "b2" };
+	struct nfx *fx = *state;
+	struct wp_udp_sock *a = sock_new(fx), *b = sock_new(fx);
+	struct wp_udp_sock *full = sock_new(fx);
+	struct wp_wait_queue_entry wa, wb;
+	uint32_t woken_a = 0, woken_b = 0;
+	struct batch bt = { .fx = fx };
+	struct wp_net_mib m;
+
+	assert_int_equal(wp_udp_bind(a, 0, 6400), 0);
+	assert_int_equal(wp_udp_bind(b, 0, 6401), 0);
+	assert_int_equal(wp_udp_bind(full, 0, 6402), 0);
+	atomic_store(&full->sk.sk_rcvbuf, 1); /* one skb overshoots */
+	wp_init_waitqueue_func_entry(&wa, count_wake, &woken_a, 0);
+	wp_init_waitqueue_func_entry(&wb, count_wake, &woken_b, 0);
+	wp_add_wait_queue(&a->sk.sk_wq, &wa);
+	wp_add_wait_queue(&b->sk.sk_wq, &wb);
+
+	wp_skb_queue_init(&bt.list);
+	batch_add(&bt, PEER_IP, 1000, 6400, "a1");
+	batch_add(&bt, PEER_IP, 1000, 6401, "b1");
+	batch_add(&bt, PEER_IP, 1001, 6400, "a2"); /* another flow */
+	batch_add(&bt, PEER_IP, 1000, 6402, "f1");
+	batch_add(&bt, PEER_IP, 1000, 6402, "f2");
+	batch_add(&bt, PEER_IP, 1001, 6400, "a3");
+	batch_add(&bt, PEER_IP, 1000, 6499, "nobody");
+	batch_add(&bt, PEER_IP, 1000, 6401, "b2");
+	batch_add(&bt, PEER_IP, 1000, 6400, "a4");
+	batch_run(&bt);
+
+	expect_queue(a, a_msgs, 4);
+	expect_queue(b, b_msgs, 2);
+	assert_int_equal(queued(full), 1);
+	assert_int_equal(woken_a, 1);
+	assert_int_equal(woken_b, 1);
+	nfx_mib(fx, &m);
+	assert_int_equal(m.UdpInDatagrams, 7);
+	assert_int_equal(m.UdpRcvbufErrors, 1);
+	assert_int_equal(m.UdpInErrors, 1);
+	assert_int_equal(m.UdpNoPorts, 1);
+	assert_int_equal(nfx_dropped(fx, WP_DROP_SOCKET_RCVBUFF), 1);
+	assert_int_equal(nfx_dropped(fx, WP_DROP_NO_SOCKET), 1);
+	assert_int_equal(atomic_load(&a->sk.sk_rcv_queued), 4);
+	/* Ours and the table's: the batch held each socket once, and let
+	 * go. */
+	assert_int_equal(atomic_load(&a->sk.sk_refcnt), 2);
+	assert_int_equal(atomic_load(&b->sk.sk_refcnt), 2);
+	assert_int_equal(atomic_load(&full->sk.sk_refcnt), 2);
+
+	/* The next batch is another wake-up. */
+	batch_add(&bt, PEER_IP, 1000, 6400, "a5");
+	batch_run(&bt);
+	assert_int_equal(woken_a, 2);
+	assert_int_equal(woken_b, 1);
+
+	wp_remove_wait_queue(&a->sk.sk_wq, &wa);
+	wp_remove_wait_queue(&b->sk.sk_wq, &wb);
+	sock_free(a);
+	sock_free(b);
+	sock_free(full);
+}
+
+/* More sockets in one batch than it gathers for: flushed early, in
+ * order, nothing lost. */
+static void a_batch_of_many_sockets(void **state)
+{
+	enum { NSOCK = 19 }; /* more than twice WP_UDP_RCV_SOCKS */
+	struct nfx *fx = *state;
+	struct wp_udp_sock *u[NSOCK];
+	struct batch bt = { .fx = fx };
+	struct wp_net_mib m;
+	char msg[16];
+
+	wp_skb_queue_init(&bt.list);
+	for (int i = 0; i < NSOCK; i++) {
+		u[i] = sock_new(fx);
+		assert_int_equal(wp_udp_bind(u[i], 0, (uint16_t)(6500 + i)), 0);
+	}
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < NSOCK; i++) {
+			snprintf(msg, sizeof(msg), "%d.%d", i, round);
+			batch_add(&bt, PEER_IP, 1000, (uint16_t)(6500 + i),
+				  msg);
+		}
+	}
+	batch_run(&bt);
+	for (int i = 0; i < NSOCK; i++) {
+		char m0[16], m1[16];
+		const char *const msgs[] = { m0, m1 };
+
+		snprintf(m0, sizeof(m0), "%d.0", i);
+		snprintf(m1, sizeof(m1), "%d.1", i);
+		expect_queue(u[i], msgs, 2);
+		assert_int_equal(atomic_load(&u[i]->sk.sk_refcnt), 2);
+	}
+	nfx_mib(fx, &m);
+	assert_int_equal(m.UdpInDatagrams, 2 * NSOCK);
+	for (int i = 0; i < NSOCK; i++)
+		sock_free(u[i]);
+}
+
 static void checksums_and_lengths(void **state)
 {
 	struct nfx *fx = *state;
@@ -679,6 +840,8 @@ int main(void)
 		T(reuseport_spreads_flows),
 		T(delivery_keeps_the_sender_in_the_cb),
 		T(full_receive_buffer_drops),
+		T(a_batch_wakes_each_socket_once),
+		T(a_batch_of_many_sockets),
 		T(checksums_and_lengths),
 		T(broadcast_reaches_every_listener),
 		T(connect_and_disconnect),
