@@ -102,7 +102,8 @@ void wp__ip_rcv(struct wp_net_cpu *pc, struct wp_skb *skb)
 				     : WP_DROP_IP_NOT_OURS);
 		return;
 	}
-	if (wp__nf_hook(net, WP_NF_PRE_ROUTING, skb, &r) == WP_NF_DROP) {
+	if (wp__nf_hook_active(net, WP_NF_PRE_ROUTING) &&
+	    wp__nf_hook(net, WP_NF_PRE_ROUTING, skb, &r) == WP_NF_DROP) {
 		ip_drop(skb, WP_DROP_NETFILTER);
 		return;
 	}
@@ -131,12 +132,10 @@ void wp__ip_rcv(struct wp_net_cpu *pc, struct wp_skb *skb)
 	wp__ip_local_deliver(pc, skb);
 }
 
-void wp__ip_local_deliver(struct wp_net_cpu *pc, struct wp_skb *skb)
+/* INPUT sees whole datagrams; enough of the header for the rules. */
+static bool ip_local_in_drops(struct wp_net *net, struct wp_skb *skb,
+			      const struct wp_ip_cb *cb)
 {
-	struct wp_net *net = pc->net;
-	struct wp_ip_cb *cb = wp_ip_cb(skb);
-	struct wp_net_proto *p;
-	/* Enough of the header for the rules (INPUT sees whole datagrams). */
 	struct wp_ipv4_repr r = {
 		.saddr = cb->saddr,
 		.daddr = cb->daddr,
@@ -147,7 +146,17 @@ void wp__ip_local_deliver(struct wp_net_cpu *pc, struct wp_skb *skb)
 		.payload_len = (uint16_t)(skb->len - cb->hdr_len),
 	};
 
-	if (wp__nf_hook(net, WP_NF_LOCAL_IN, skb, &r) == WP_NF_DROP) {
+	return wp__nf_hook(net, WP_NF_LOCAL_IN, skb, &r) == WP_NF_DROP;
+}
+
+void wp__ip_local_deliver(struct wp_net_cpu *pc, struct wp_skb *skb)
+{
+	struct wp_net *net = pc->net;
+	struct wp_ip_cb *cb = wp_ip_cb(skb);
+	struct wp_net_proto *p;
+
+	if (wp__nf_hook_active(net, WP_NF_LOCAL_IN) &&
+	    ip_local_in_drops(net, skb, cb)) {
 		ip_drop(skb, WP_DROP_NETFILTER);
 		return;
 	}

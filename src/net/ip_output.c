@@ -85,7 +85,8 @@ int wp__ip_local_out(struct wp_net_cpu *pc, struct wp_skb *skb,
 	struct wp_rt_result rt;
 
 	WP_MIB_INC(pc, OutRequests);
-	if (wp__nf_hook(net, WP_NF_LOCAL_OUT, skb, r) == WP_NF_DROP) {
+	if (wp__nf_hook_active(net, WP_NF_LOCAL_OUT) &&
+	    wp__nf_hook(net, WP_NF_LOCAL_OUT, skb, r) == WP_NF_DROP) {
 		wp_kfree_skb_reason(skb, WP_DROP_NETFILTER);
 		return -EPERM;
 	}
@@ -96,7 +97,8 @@ int wp__ip_local_out(struct wp_net_cpu *pc, struct wp_skb *skb,
 	}
 	if (rt.type == WP_RTN_LOCAL)
 		return ip_loopback(pc, skb, r);
-	if (wp__nf_hook(net, WP_NF_POST_ROUTING, skb, r) == WP_NF_DROP) {
+	if (wp__nf_hook_active(net, WP_NF_POST_ROUTING) &&
+	    wp__nf_hook(net, WP_NF_POST_ROUTING, skb, r) == WP_NF_DROP) {
 		wp_kfree_skb_reason(skb, WP_DROP_NETFILTER);
 		return -EPERM;
 	}

@@ -359,6 +359,15 @@ enum wp_nf_verdict wp__nf_hook(struct wp_net *net, enum wp_nf_hook hook,
 			       const struct wp_skb *skb,
 			       const struct wp_ipv4_repr *repr);
 
+/*
+ * True if hook has rules (Linux nf_hook's static key): the hot path
+ * calls wp__nf_hook, and prepares what it needs, only then.
+ */
+static inline bool wp__nf_hook_active(struct wp_net *net, enum wp_nf_hook hook)
+{
+	return atomic_load_explicit(&net->nf.n[hook], memory_order_relaxed);
+}
+
 /* --- IPv4
  * ------------------------------------------------------------------------- */
 

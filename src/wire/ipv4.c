@@ -54,7 +54,7 @@ int wp_ipv4_parse(const uint8_t *p, size_t len, struct wp_ipv4_repr *out,
 	hlen = (size_t)(p[0] & 0x0f) * 4;
 	if (hlen < WP_IPV4_HLEN || hlen > len)
 		return wp__wire_fail(why, WP_DROP_IP_HDR, -EINVAL);
-	if (wp_ip_compute_csum(p, hlen) != 0)
+	if (wp_ip_fast_csum(p, (unsigned int)hlen / 4) != 0)
 		return wp__wire_fail(why, WP_DROP_IP_CSUM, -EBADMSG);
 	tot_len = wp_get_be16(p + 2);
 	if (tot_len < hlen || tot_len > len)
@@ -68,7 +68,8 @@ int wp_ipv4_parse(const uint8_t *p, size_t len, struct wp_ipv4_repr *out,
 		return wp__wire_fail(why, WP_DROP_IP_FRAG, -EINVAL);
 	r.options_len = (uint16_t)(hlen - WP_IPV4_HLEN);
 	r.options = r.options_len ? p + WP_IPV4_HLEN : NULL;
-	if (wp_ipv4_options_check(p + WP_IPV4_HLEN, r.options_len) != 0)
+	if (r.options_len &&
+	    wp_ipv4_options_check(p + WP_IPV4_HLEN, r.options_len) != 0)
 		return wp__wire_fail(why, WP_DROP_IP_HDR, -EINVAL);
 	r.tos = p[1];
 	r.id = wp_get_be16(p + 4);
