@@ -24,7 +24,8 @@
 
 #define PORT_B 7100
 #define N_DGRAMS 300
-#define REAL_LIMIT_NS (400 * WP_NSEC_PER_SEC) /* liveness only: a loaded host is slow */
+#define REAL_LIMIT_NS                                                          \
+	(400 * WP_NSEC_PER_SEC) /* liveness only: a loaded host is slow */
 
 struct dgram {
 	uint32_t sender, seq, magic;
