@@ -692,6 +692,19 @@ static void on_pending(struct ip3 *t, unsigned i)
 	p->got += (size_t)r;
 	if (p->got < IP3_COOKIE)
 		return;
+	if (t->ctrl >= 0 && memcmp(p->cookie, t->cookie, IP3_COOKIE) != 0) {
+		/* Another client. The one we have may already be done:
+		 * its IPERF_DONE or close can sit unread on the control
+		 * socket when this loop turn saw the new connection first
+		 * (the client exits as soon as it has sent it). Read it
+		 * now. One that has its results and has not yet said so
+		 * has all it wanted, as a close after DISPLAY_RESULTS. */
+		on_ctrl(t);
+		if (t->ctrl >= 0 && t->state == DISPLAY_RESULTS) {
+			count(t, IP3_TESTS);
+			end_test(t);
+		}
+	}
 	if (!cookie_ok(p->cookie)) {
 		count(t, IP3_BAD_COOKIE);
 		wp_close(p->fd);

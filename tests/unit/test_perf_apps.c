@@ -11,7 +11,8 @@
  *     IPERF_DONE), the server's results saying the bytes sent; a second
  *     client is denied; bad cookies, unexpected state bytes and bad
  *     parameters end the test cleanly (SERVER_ERROR, then FIN) and are
- *     counted; the server serves the next test.
+ *     counted; the server serves the next test, also when its client
+ *     comes before the last one's IPERF_DONE.
  * Teardown checks every pool is whole and every TCP socket gone.
  */
 #include "test_udp_common.h"
@@ -344,8 +345,8 @@ static int cl_begin(struct ufx *fx, const char *params)
 	return c;
 }
 
-/* TEST_END to IPERF_DONE; returns the server's count of bytes. */
-static int64_t cl_finish(struct ufx *fx, int c)
+/* TEST_END to DISPLAY_RESULTS; returns the server's count of bytes. */
+static int64_t cl_results_exchange(struct ufx *fx, int c)
 {
 	int8_t s = 4;
 	int64_t bytes;
@@ -355,7 +356,15 @@ static int64_t cl_finish(struct ufx *fx, int c)
 	cl_json(fx, c, "{\"cpu_util_total\":1,\"streams\":[]}");
 	bytes = cl_results(fx, c);
 	assert_int_equal(cl_state(fx, c), 14); /* DISPLAY_RESULTS */
-	s = 16;				       /* IPERF_DONE */
+	return bytes;
+}
+
+/* TEST_END to IPERF_DONE; returns the server's count of bytes. */
+static int64_t cl_finish(struct ufx *fx, int c)
+{
+	int64_t bytes = cl_results_exchange(fx, c);
+	int8_t s = 16; /* IPERF_DONE */
+
 	cl_send(fx, c, &s, 1);
 	return bytes;
 }
@@ -448,6 +457,50 @@ static void test_iperf3_udp(void **state)
 	wait_counter(fx, app, "tests", 1);
 	assert_int_equal(wp_close(c), 0);
 	assert_int_equal(wp_close(u), 0);
+	wp_app_stop(app);
+}
+
+/*
+ * The next client while the last one has its results but has not yet
+ * said IPERF_DONE (stock iperf3 exits right after saying it, so the next
+ * run's connection can be seen first): the finished test is counted and
+ * ended, the new client is served, not told the server is busy.
+ */
+static void test_iperf3_next_client(void **state)
+{
+	struct ufx *fx = *state;
+	char err[160];
+	struct wp_app *app = wp_app_start(wp_app_find("iperf3"), fx->b, 5201,
+					  err, sizeof(err));
+	int c, c2, u = ufx_udp(fx->a, INADDR_ANY, 0);
+	uint32_t msg = 0x36373839u, reply = 0;
+	uint64_t limit;
+	uint8_t b;
+
+	assert_non_null(app);
+	c = cl_begin(fx, "{\"udp\":true,\"parallel\":1,\"len\":200,"
+			 "\"bandwidth\":1000000}");
+	assert_int_equal(cl_state(fx, c), 10);
+	ufx_sendto(u, &msg, 4, UFX_IP_B, 5201);
+	limit = real_ns() + REAL_LIMIT_NS;
+	while (wp_recv(u, &reply, 4, MSG_DONTWAIT) != 4) {
+		assert_true(real_ns() < limit);
+		step(fx);
+	}
+	assert_int_equal(cl_state(fx, c), 1);
+	assert_int_equal(cl_state(fx, c), 2);
+	assert_int_equal(cl_results_exchange(fx, c), 0);
+	/* A second client, another cookie: served. */
+	c2 = cl_connect(fx, 5201);
+	cl_send(fx, c2, "0123456789abcdefghijklmnopqrstuvwxyz", 37);
+	assert_int_equal(cl_state(fx, c2), 9); /* PARAM_EXCHANGE */
+	assert_int_equal(counter(app, "tests"), 1);
+	assert_int_equal(counter(app, "access_denied"), 0);
+	assert_int_equal(cl_recv(fx, c, &b, 1), 0); /* the first is closed */
+	assert_int_equal(wp_close(c), 0);
+	assert_int_equal(wp_close(c2), 0);
+	assert_int_equal(wp_close(u), 0);
+	wait_counter(fx, app, "ctrl_closed", 1);
 	wp_app_stop(app);
 }
 
@@ -599,6 +652,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_iperf3_tcp, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_iperf3_udp, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_iperf3_next_client, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_iperf3_bad_input, setup,
 						teardown),
