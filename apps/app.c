@@ -10,18 +10,22 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "sock/epoll.h"
 #include "wirepath/socket.h"
 
 extern const struct wp_app_type wp_app_udp_echo;
 extern const struct wp_app_type wp_app_udp_sink;
 extern const struct wp_app_type wp_app_iperf3;
 extern const struct wp_app_type wp_app_sockperf;
+extern const struct wp_app_type wp_app_tcp_echo;
+extern const struct wp_app_type wp_app_tcp_sink;
+extern const struct wp_app_type wp_app_tcp_source;
+extern const struct wp_app_type wp_app_http;
 
 static const struct wp_app_type *const app_types[] = {
-	&wp_app_udp_echo,
-	&wp_app_udp_sink,
-	&wp_app_iperf3,
-	&wp_app_sockperf,
+	&wp_app_udp_echo, &wp_app_udp_sink,   &wp_app_tcp_echo,
+	&wp_app_tcp_sink, &wp_app_tcp_source, &wp_app_http,
+	&wp_app_iperf3,	  &wp_app_sockperf,
 };
 
 const struct wp_app_type *wp_app_at(unsigned i)
@@ -54,10 +58,16 @@ int wp_app_parse(const char *spec, const struct wp_app_type **type,
 	name[colon - spec] = '\0';
 	*type = wp_app_find(name);
 	if (!*type) {
+		char names[160] = "";
+		size_t off = 0;
+
+		for (unsigned i = 0; wp_app_at(i) && off < sizeof(names); i++)
+			off += (size_t)snprintf(
+				names + off, sizeof(names) - off, "%s%s",
+				i ? ", " : "", wp_app_at(i)->name);
 		snprintf(err, errlen,
-			 "--app %s: unknown application '%s' (available: "
-			 "udp-echo, udp-sink, iperf3, sockperf)",
-			 spec, name);
+			 "--app %s: unknown application '%s' (available: %s)",
+			 spec, name, names);
 		return -EINVAL;
 	}
 	errno = 0;
@@ -75,8 +85,67 @@ static void *app_thread(void *arg)
 {
 	struct wp_app *app = arg;
 
-	app->type->run(app);
+	if (app->type->stream)
+		wp__app_stream_run(app);
+	else
+		app->type->run(app);
+	atomic_store_explicit(&app->exited, true, memory_order_release);
 	return NULL;
+}
+
+/*
+ * A stream application's listener and its loop's descriptors: the
+ * listener (non-blocking, SO_REUSEADDR as servers set it so a restart
+ * finds the port free despite TIME_WAIT, buffers of WP_APP_SOCKBUF),
+ * the epoll instance and the wake-up socket. 0, or -1 with errno and a
+ * message in err.
+ */
+static int stream_prepare(struct wp_app *app, char *err, size_t errlen)
+{
+	const struct wp_app_stream_ops *ops = app->type->stream;
+	struct wp_epoll_event ev = { .events = WP_EPOLLIN };
+	int one = 1, buf = WP_APP_SOCKBUF, e;
+
+	if (wp_setsockopt(app->fd, SOL_SOCKET, SO_REUSEADDR, &one,
+			  sizeof(one)) ||
+	    wp_setsockopt(app->fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf)) ||
+	    wp_setsockopt(app->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf))) {
+		e = errno;
+		snprintf(err, errlen, "%s:%u: setsockopt: %s", app->type->name,
+			 app->port, strerror(e));
+		errno = e;
+		return -1;
+	}
+	if (ops->listener)
+		ops->listener(app, app->fd);
+	app->epfd = wp_epoll_create1(0);
+	if (app->epfd < 0)
+		goto fail;
+	app->wakefd = wp_socket_net(app->stack, AF_INET, SOCK_DGRAM, 0);
+	if (app->wakefd < 0)
+		goto fail;
+	ev.data.ptr = &app->wakefd;
+	if (wp_epoll_ctl(app->epfd, WP_EPOLL_CTL_ADD, app->wakefd, &ev))
+		goto fail;
+	ev.data.ptr = NULL; /* the listener */
+	if (wp_epoll_ctl(app->epfd, WP_EPOLL_CTL_ADD, app->fd, &ev))
+		goto fail;
+	return 0;
+fail:
+	e = errno;
+	snprintf(err, errlen, "%s:%u: epoll: %s", app->type->name, app->port,
+		 strerror(e));
+	errno = e;
+	return -1;
+}
+
+static void stream_close_fds(struct wp_app *app)
+{
+	if (app->epfd >= 0)
+		wp_close(app->epfd);
+	if (app->wakefd >= 0)
+		wp_close(app->wakefd);
+	app->epfd = app->wakefd = -1;
 }
 
 struct wp_app *wp_app_start(const struct wp_app_type *type, struct wp_stack *s,
@@ -98,7 +167,10 @@ struct wp_app *wp_app_start(const struct wp_app_type *type, struct wp_stack *s,
 	app->type = type;
 	app->stack = s;
 	app->port = port;
-	app->fd = wp_socket_net(s, AF_INET, type->sock_type, 0);
+	app->epfd = app->wakefd = -1;
+	app->fd = wp_socket_net(
+		s, AF_INET,
+		type->sock_type | (type->stream ? SOCK_NONBLOCK : 0), 0);
 	if (app->fd < 0) {
 		e = errno;
 		snprintf(err, errlen, "%s:%u: socket: %s", type->name, port,
@@ -110,6 +182,16 @@ struct wp_app *wp_app_start(const struct wp_app_type *type, struct wp_stack *s,
 		snprintf(err, errlen,
 			 "%s:%u: bind: %s (is another --app on port %u?)",
 			 type->name, port, strerror(e), port);
+		goto out_close;
+	}
+	if (type->stream && stream_prepare(app, err, errlen)) {
+		e = errno;
+		goto out_close;
+	}
+	if (type->stream && wp_listen(app->fd, 128)) {
+		e = errno;
+		snprintf(err, errlen, "%s:%u: listen: %s", type->name, port,
+			 strerror(e));
 		goto out_close;
 	}
 	if (type->open) {
@@ -129,6 +211,7 @@ out_type_close:
 	if (type->close)
 		type->close(app);
 out_close:
+	stream_close_fds(app);
 	wp_close(app->fd);
 out_free:
 	free(app);
@@ -141,23 +224,32 @@ void wp_app_stop(struct wp_app *app)
 	if (!app)
 		return;
 	atomic_store_explicit(&app->stop, true, memory_order_release);
-	/* A blocked receive returns 0 once the queue is drained. The
-	 * unconnected socket's ENOTCONN is expected (the shutdown still
-	 * happens, as on Linux). */
-	wp_shutdown(app->fd, SHUT_RD);
+	/* A blocked receive returns 0 once the queue is drained; a stream
+	 * loop's wake-up socket turns readable. The unconnected socket's
+	 * ENOTCONN is expected (the shutdown still happens, as on Linux). */
+	wp_shutdown(app->type->stream ? app->wakefd : app->fd, SHUT_RD);
 	pthread_join(app->thread, NULL);
 	if (app->type->close)
 		app->type->close(app);
+	stream_close_fds(app);
 	wp_close(app->fd);
 	free(app);
 }
 
 bool wp_app_idle(struct wp_app *app)
 {
-	struct wp_sock *sk = wp_sockfd_lookup(app->fd);
+	struct wp_sock *sk;
 	uint64_t queued;
 	bool idle;
 
+	if (atomic_load_explicit(&app->exited, memory_order_acquire))
+		return true;
+	/* Asleep with nothing ready: every readiness the stack announced
+	 * was taken and acted on (the ops keep their interest to what they
+	 * would act on). */
+	if (app->type->stream)
+		return wp__epoll_idle(app->epfd);
+	sk = wp_sockfd_lookup(app->fd);
 	if (!sk)
 		return true;
 	/* Every datagram the socket layer queued, dealt with. */
@@ -170,6 +262,23 @@ bool wp_app_idle(struct wp_app *app)
 
 void wp_app_print(struct wp_app *app, FILE *out)
 {
+	if (app->type->stream) {
+		fprintf(out,
+			"%s:%u accepted %llu active %llu closed %llu "
+			"rx_bytes %llu tx_bytes %llu requests %llu "
+			"responses %llu rejects %llu errors %llu\n",
+			app->type->name, app->port,
+			(unsigned long long)atomic_load(&app->accepted),
+			(unsigned long long)atomic_load(&app->active),
+			(unsigned long long)atomic_load(&app->closed),
+			(unsigned long long)atomic_load(&app->rx_bytes),
+			(unsigned long long)atomic_load(&app->tx_bytes),
+			(unsigned long long)atomic_load(&app->handled),
+			(unsigned long long)atomic_load(&app->replies),
+			(unsigned long long)atomic_load(&app->rejects),
+			(unsigned long long)atomic_load(&app->errors));
+		return;
+	}
 	fprintf(out,
 		"%s:%u handled %llu rx_bytes %llu replies %llu tx_bytes %llu "
 		"errors %llu",

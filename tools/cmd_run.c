@@ -84,12 +84,20 @@ static const char usage[] =
 	"applications (each on its own thread, on the socket API):\n"
 	"  --app udp-echo:PORT   echo every datagram to its sender (RFC 862)\n"
 	"  --app udp-sink:PORT   read and count every datagram (RFC 863)\n"
+	"  --app tcp-echo:PORT   echo every byte on its connection (RFC 862)\n"
+	"  --app tcp-sink:PORT   read and count every byte (RFC 863)\n"
+	"  --app tcp-source:PORT send the RFC 864 character stream until the\n"
+	"                        peer closes (downloads)\n"
+	"  --app http:PORT       HTTP/1.1: GET / (a page), GET /bytes/N (N\n"
+	"                        bytes of the RFC 864 stream), HEAD\n"
 	"  --app iperf3:PORT     an iperf3 server (iperf3 -s; TCP and UDP\n"
 	"                        tests, -R, -P): iperf3 -c ADDR -p PORT\n"
 	"  --app sockperf:PORT   a sockperf server (UDP and TCP): sockperf\n"
 	"                        ping-pong|under-load -i ADDR -p PORT\n"
-	"                        repeatable, at most 16; with pcap the clock\n"
-	"                        waits for them between steps\n"
+	"                        repeatable, at most 16; TCP applications\n"
+	"                        serve up to 512 connections each from one\n"
+	"                        thread (epoll); with pcap the clock waits\n"
+	"                        for them between steps\n"
 	"output:\n"
 	"  --stats               at the end, print netstat -s, ip neigh,\n"
 	"                        ip route, the drop reasons and the socket\n"
@@ -519,7 +527,8 @@ static int start_apps(struct wp_stack *s, const struct run_opts *o,
 		fprintf(stderr, "wirepath run: %s listening on %s port %u\n",
 			o->app[i].type->name,
 			o->app[i].type->transport ? o->app[i].type->transport
-						  : "UDP",
+			: o->app[i].type->sock_type == SOCK_STREAM ? "TCP"
+								   : "UDP",
 			o->app[i].port);
 	}
 	return WP_EXIT_OK;

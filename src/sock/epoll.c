@@ -367,6 +367,26 @@ static int ep_poll(struct eventpoll *ep, struct wp_epoll_event *events,
 	return res;
 }
 
+bool wp__epoll_idle(int epfd)
+{
+	struct wp_file *f = wp_fdget(wp_fdtable_current(), epfd);
+	struct eventpoll *ep;
+	bool idle;
+
+	if (!f)
+		return false;
+	if (!is_file_epoll(f)) {
+		wp_file_put(f);
+		return false;
+	}
+	ep = f->private_data;
+	pthread_mutex_lock(&ep->lock);
+	idle = wp_list_empty(&ep->rdllist) && wp_wq_has_sleeper(&ep->wq);
+	pthread_mutex_unlock(&ep->lock);
+	wp_file_put(f);
+	return idle;
+}
+
 /* --- ctl ---------------------------------------------------------------- */
 
 /* ep_remove: unhook from the file and the instance, then free. ep->mtx. */

@@ -6,6 +6,8 @@
 #ifndef WP_SOCK_EPOLL_H
 #define WP_SOCK_EPOLL_H
 
+#include <stdbool.h>
+
 struct wp_file;
 
 /*
@@ -14,5 +16,16 @@ struct wp_file;
  * the file's release op; cheap when nothing watches f.
  */
 void wp__eventpoll_release(struct wp_file *f);
+
+/*
+ * True when a thread sleeps in wp_epoll_wait on epfd (of the current
+ * descriptor table) with nothing on the ready list: whoever owns the
+ * instance has nothing to do until a watched file becomes ready. Both
+ * are read under the instance's lock, under which every wake-up happens,
+ * so a wake-up on its way is seen (the woken waiter has left the queue).
+ * False if epfd is not an epoll instance. For runners on virtual time,
+ * which wait for their applications to be idle before moving the clock.
+ */
+bool wp__epoll_idle(int epfd);
 
 #endif

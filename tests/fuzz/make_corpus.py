@@ -209,6 +209,20 @@ seeds = {
         'sack_segment_fix': b'\x05' + A + B + sack_segment(),
     },
     'fuzz_tcp': tcp_seeds,
+    # Request heads as curl sends them, and the corners of RFC 9112.
+    'fuzz_http': {
+        'curl_get': b'GET / HTTP/1.1\r\nHost: 10.9.0.2\r\n'
+                    b'User-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n',
+        'curl_bytes': b'GET /bytes/50000000 HTTP/1.1\r\nHost: 10.9.0.2\r\n'
+                      b'User-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n',
+        'head10': b'HEAD / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n',
+        'post_len': b'POST /x HTTP/1.1\r\nHost: a\r\n'
+                    b'Content-Length: 5, 5\r\n\r\nhello',
+        'lf_abs': b'\r\nGET http://a/b?c HTTP/1.1\nHost: a\n'
+                  b'Connection: close, TE\n\n',
+        'te': b'GET / HTTP/1.1\r\nHost: a\r\n'
+              b'Transfer-Encoding: chunked\r\n\r\n',
+    },
 }
 
 for target, files in seeds.items():

@@ -71,10 +71,11 @@ static void test_parse(void **state)
 			-EINVAL);
 		assert_non_null(strstr(err, "--app"));
 	}
-	assert_null(wp_app_find("tcp-echo"));
+	assert_null(wp_app_find("nope"));
 	assert_non_null(wp_app_at(0));
 	assert_non_null(wp_app_find("iperf3"));
-	assert_null(wp_app_at(4));
+	assert_non_null(wp_app_find("tcp-echo"));
+	assert_null(wp_app_at(8));
 }
 
 static void test_echo_and_sink(void **state)

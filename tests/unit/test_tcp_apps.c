@@ -1,0 +1,780 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The TCP applications of `wirepath run --app` on stack B of the pair,
+ * on virtual time: the test's thread is every client (non-blocking
+ * sockets on A) and runs the machine; between steps it waits until each
+ * application is idle (asleep in epoll_wait with nothing ready), as the
+ * virtual-time runner does.
+ *   - tcp-echo: several concurrent clients, megabytes each, byte-exact;
+ *   - tcp-sink: counts per application and per connection;
+ *   - tcp-source: the RFC 864 stream, checked against its definition;
+ *   - http: GET / and /bytes/N, HEAD, keep-alive and pipelining,
+ *     Connection: close and HTTP/1.0, 400/404/405/413/414/431/501/505,
+ *     a malformed request that closes its connection while a download
+ *     on another goes on intact;
+ *   - stop: every connection is closed (the clients read the end of the
+ *     stream), the counters add up.
+ * Teardown checks every pool is whole and every TCP socket is gone.
+ */
+#include "test_udp_common.h"
+
+#include <time.h>
+
+#include "../../apps/app.h"
+#include "core/sysctl.h"
+#include "tcp/tcp.h"
+
+#define REAL_LIMIT_NS (120 * WP_NSEC_PER_SEC)
+#define STEP_NS (200 * WP_NSEC_PER_USEC)
+
+static uint64_t real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * WP_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+struct fx {
+	struct ufx *u;
+	struct wp_app *app[4];
+	int napps;
+	uint64_t limit; /* real time by which the test must be done */
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->u = ufx_create(NULL);
+	/* TIME_WAIT of 200 ms: teardown's run outlasts it. */
+	assert_int_equal(
+		wp_sysctl_set(&f->u->a->sysctl, "net.ipv4.tcp_msl_ms", "100"),
+		0);
+	assert_int_equal(
+		wp_sysctl_set(&f->u->b->sysctl, "net.ipv4.tcp_msl_ms", "100"),
+		0);
+	f->limit = real_ns() + REAL_LIMIT_NS;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	struct ufx *fx = f->u;
+
+	for (int i = 0; i < f->napps; i++)
+		wp_app_stop(f->app[i]);
+	wp_fdtable_destroy(fx->fdt);
+	fx->fdt = wp_fdtable_create(256, &fx->a->clock);
+	wp_fdtable_set_current(fx->fdt);
+	ufx_run(fx, 2 * WP_NSEC_PER_SEC);
+	assert_int_equal(wp_tcp_nsocks(fx->a->net), 0);
+	assert_int_equal(wp_tcp_nsocks(fx->b->net), 0);
+	ufx_destroy(fx);
+	free(f);
+	return 0;
+}
+
+static struct wp_app *start(struct fx *f, const char *name, uint16_t port)
+{
+	char err[200];
+	struct wp_app *app = wp_app_start(wp_app_find(name), f->u->b, port, err,
+					  sizeof(err));
+
+	if (!app)
+		fail_msg("%s", err);
+	f->app[f->napps++] = app;
+	return app;
+}
+
+/* One step of the machine, then wait until every application caught
+ * up with what it was given. */
+static void step(struct fx *f)
+{
+	struct timespec ts = { 0, 20000 };
+
+	ufx_run(f->u, STEP_NS);
+	for (int i = 0; i < f->napps; i++) {
+		while (!wp_app_idle(f->app[i])) {
+			assert_true(real_ns() < f->limit);
+			nanosleep(&ts, NULL);
+		}
+	}
+	assert_true(real_ns() < f->limit);
+}
+
+/* A connection from A to B:port, established. */
+static int client(struct fx *f, uint16_t port)
+{
+	struct sockaddr_in to = ufx_sin(UFX_IP_B, port);
+	int fd = wp_socket_net(f->u->a, AF_INET, SOCK_STREAM | SOCK_NONBLOCK,
+			       0),
+	    err = -1;
+	socklen_t len = sizeof(err);
+	struct wp_pollfd p = { .fd = fd, .events = WP_POLLOUT };
+
+	assert_true(fd >= 0);
+	ufx_expect_errno(wp_connect(fd, UFX_SA(to), sizeof(to)), EINPROGRESS);
+	while (wp_poll(&p, 1, 0) == 0)
+		step(f);
+	assert_int_equal(wp_getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len),
+			 0);
+	assert_int_equal(err, 0);
+	return fd;
+}
+
+/* Send all of buf, stepping while the send buffer is full. */
+static void send_all(struct fx *f, int fd, const void *buf, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t n =
+			wp_send(fd, (const uint8_t *)buf + off, len - off, 0);
+
+		if (n < 0) {
+			assert_int_equal(errno, EAGAIN);
+			step(f);
+			continue;
+		}
+		off += (size_t)n;
+	}
+}
+
+/*
+ * Read into buf until len bytes, or the end of the stream (eof true
+ * afterwards). Returns the bytes read.
+ */
+static size_t recv_upto(struct fx *f, int fd, void *buf, size_t len, bool *eof)
+{
+	size_t got = 0;
+
+	*eof = false;
+	while (got < len) {
+		ssize_t n = wp_recv(fd, (uint8_t *)buf + got, len - got, 0);
+
+		if (n == 0) {
+			*eof = true;
+			break;
+		}
+		if (n < 0) {
+			assert_int_equal(errno, EAGAIN);
+			step(f);
+			continue;
+		}
+		got += (size_t)n;
+	}
+	return got;
+}
+
+/* Wait for the end of the stream (nothing else may come). */
+static void expect_eof(struct fx *f, int fd)
+{
+	uint8_t b;
+	bool eof;
+
+	assert_int_equal(recv_upto(f, fd, &b, 1, &eof), 0);
+	assert_true(eof);
+}
+
+/* Wait for a counter of app to reach n. */
+static void wait_count(struct fx *f, _Atomic uint64_t *c, uint64_t n)
+{
+	while (atomic_load(c) < n)
+		step(f);
+	assert_int_equal(atomic_load(c), n);
+}
+
+static uint8_t pattern(unsigned client, size_t i)
+{
+	return (uint8_t)(i * 131 + (i >> 9) + client * 29);
+}
+
+/* RFC 864 as BSD inetd writes it, from its definition (not chargen.c):
+ * byte i of the stream. */
+static uint8_t chargen_byte(uint64_t i)
+{
+	uint64_t p = i % (95 * 74), line = p / 74, col = p % 74;
+
+	if (col == 72)
+		return '\r';
+	if (col == 73)
+		return '\n';
+	return (uint8_t)((line + col) % 95 + 32);
+}
+
+/* --- tcp-echo --------------------------------------------------------- */
+
+#define ECHO_CLIENTS 4
+#define ECHO_BYTES (1u << 20)
+
+static void test_echo_concurrent(void **state)
+{
+	struct fx *f = *state;
+	struct wp_app *app = start(f, "tcp-echo", 7);
+	int c[ECHO_CLIENTS];
+	size_t sent[ECHO_CLIENTS] = { 0 }, got[ECHO_CLIENTS] = { 0 };
+	uint8_t *out = malloc(ECHO_BYTES), *in = malloc(ECHO_BYTES);
+	bool all;
+
+	assert_non_null(out);
+	assert_non_null(in);
+	for (int i = 0; i < ECHO_CLIENTS; i++)
+		c[i] = client(f, 7);
+	/* All at once: each client writes what its send buffer takes and
+	 * reads what came back, in turn, every step. */
+	do {
+		all = true;
+		for (int i = 0; i < ECHO_CLIENTS; i++) {
+			uint8_t chunk[8192];
+			ssize_t n;
+
+			if (sent[i] < ECHO_BYTES) {
+				size_t k = ECHO_BYTES - sent[i];
+
+				if (k > sizeof(chunk))
+					k = sizeof(chunk);
+				for (size_t j = 0; j < k; j++)
+					chunk[j] = pattern((unsigned)i,
+							   sent[i] + j);
+				n = wp_send(c[i], chunk, k, 0);
+				if (n > 0)
+					sent[i] += (size_t)n;
+			}
+			while ((n = wp_recv(c[i], in, ECHO_BYTES, 0)) > 0) {
+				for (ssize_t j = 0; j < n; j++)
+					if (in[j] !=
+					    pattern((unsigned)i,
+						    got[i] + (size_t)j))
+						fail_msg("client %d byte %zu",
+							 i, got[i] + (size_t)j);
+				got[i] += (size_t)n;
+			}
+			assert_true(got[i] <= sent[i]);
+			if (got[i] < ECHO_BYTES)
+				all = false;
+		}
+		step(f);
+	} while (!all);
+	assert_int_equal(atomic_load(&app->accepted), ECHO_CLIENTS);
+	assert_int_equal(atomic_load(&app->active), ECHO_CLIENTS);
+	/* Each client closes; the echo closes its side after the last
+	 * byte: each client reads the end of its stream. */
+	for (int i = 0; i < ECHO_CLIENTS; i++)
+		assert_int_equal(wp_shutdown(c[i], SHUT_WR), 0);
+	for (int i = 0; i < ECHO_CLIENTS; i++) {
+		expect_eof(f, c[i]);
+		assert_int_equal(wp_close(c[i]), 0);
+	}
+	wait_count(f, &app->closed, ECHO_CLIENTS);
+	assert_int_equal(atomic_load(&app->active), 0);
+	assert_int_equal(atomic_load(&app->rx_bytes),
+			 (uint64_t)ECHO_CLIENTS * ECHO_BYTES);
+	assert_int_equal(atomic_load(&app->tx_bytes),
+			 (uint64_t)ECHO_CLIENTS * ECHO_BYTES);
+	assert_int_equal(atomic_load(&app->errors), 0);
+	free(out);
+	free(in);
+}
+
+/* A client that writes and never reads: the echo stops reading it (its
+ * send buffer is full), and the other connection is served meanwhile. */
+static void test_echo_backpressure(void **state)
+{
+	struct fx *f = *state;
+	struct wp_app *app = start(f, "tcp-echo", 7);
+	int hog = client(f, 7), other = client(f, 7);
+	static uint8_t buf[1 << 16];
+	size_t pushed = 0;
+	bool eof;
+
+	memset(buf, 'x', sizeof(buf));
+	/* Until nothing more goes in: the echo's send buffer and both
+	 * receive windows are full. */
+	for (int idle = 0; idle < 50;) {
+		ssize_t n = wp_send(hog, buf, sizeof(buf), 0);
+
+		if (n > 0) {
+			pushed += (size_t)n;
+			idle = 0;
+		} else {
+			idle++;
+		}
+		step(f);
+	}
+	assert_true(pushed > 0);
+	assert_true(atomic_load(&app->rx_bytes) < pushed);
+	send_all(f, other, "hello", 5);
+	assert_int_equal(recv_upto(f, other, buf, 5, &eof), 5);
+	assert_memory_equal(buf, "hello", 5);
+	/* Reading the hog's echo releases it, byte for byte. */
+	assert_int_equal(wp_shutdown(hog, SHUT_WR), 0);
+	{
+		size_t got = 0;
+
+		for (;;) {
+			size_t n = recv_upto(f, hog, buf, sizeof(buf), &eof);
+
+			for (size_t j = 0; j < n; j++)
+				assert_int_equal(buf[j], 'x');
+			got += n;
+			if (eof)
+				break;
+		}
+		assert_int_equal(got, pushed);
+	}
+	assert_int_equal(wp_close(hog), 0);
+	assert_int_equal(wp_close(other), 0);
+	wait_count(f, &app->closed, 2);
+	assert_int_equal(atomic_load(&app->errors), 0);
+}
+
+/* --- tcp-sink ------------------------------------------------------------ */
+
+static void test_sink_counts(void **state)
+{
+	struct fx *f = *state;
+	struct wp_app *app = start(f, "tcp-sink", 9);
+	static const size_t sizes[] = { 1, 100000, 777777, 0 };
+	static uint8_t buf[777777];
+	int c[4];
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)i;
+	for (int i = 0; i < 4; i++)
+		c[i] = client(f, 9);
+	wait_count(f, &app->accepted, 4);
+	assert_int_equal(atomic_load(&app->active), 4);
+	for (int i = 0; i < 4; i++) {
+		send_all(f, c[i], buf, sizes[i]);
+		total += sizes[i];
+		assert_int_equal(wp_shutdown(c[i], SHUT_WR), 0);
+	}
+	/* The sink closes each connection once it read its end: each
+	 * client sees the end of the stream, nothing before it. */
+	for (int i = 0; i < 4; i++) {
+		expect_eof(f, c[i]);
+		assert_int_equal(wp_close(c[i]), 0);
+	}
+	wait_count(f, &app->closed, 4);
+	assert_int_equal(atomic_load(&app->rx_bytes), total);
+	assert_int_equal(atomic_load(&app->tx_bytes), 0);
+	assert_int_equal(atomic_load(&app->active), 0);
+	assert_int_equal(atomic_load(&app->errors), 0);
+}
+
+/* --- tcp-source ---------------------------------------------------------- */
+
+#define SOURCE_BYTES (3u << 20)
+
+static void test_source_stream(void **state)
+{
+	struct fx *f = *state;
+	struct wp_app *app = start(f, "tcp-source", 19);
+	int c = client(f, 19), c2;
+	uint8_t *in = malloc(SOURCE_BYTES);
+	bool eof;
+
+	assert_non_null(in);
+	/* What the client sends is read and dropped; its FIN does not stop
+	 * the stream. */
+	send_all(f, c, "ignored", 7);
+	assert_int_equal(wp_shutdown(c, SHUT_WR), 0);
+	assert_int_equal(recv_upto(f, c, in, SOURCE_BYTES, &eof), SOURCE_BYTES);
+	assert_false(eof);
+	for (size_t i = 0; i < SOURCE_BYTES; i++)
+		if (in[i] != chargen_byte(i))
+			fail_msg("byte %zu: %u, not %u", i, in[i],
+				 chargen_byte(i));
+	assert_memory_equal(in, " !\"#$%&'", 8);
+	assert_memory_equal(in + 72, "\r\n!\"#", 5);
+	/* A second connection starts the stream at its beginning. */
+	c2 = client(f, 19);
+	assert_int_equal(recv_upto(f, c2, in, 100, &eof), 100);
+	for (size_t i = 0; i < 100; i++)
+		assert_int_equal(in[i], chargen_byte(i));
+	/* Closing with the stream still coming (unread data: a RST); the
+	 * source closes its side. */
+	assert_int_equal(wp_close(c), 0);
+	assert_int_equal(wp_close(c2), 0);
+	wait_count(f, &app->closed, 2);
+	assert_int_equal(atomic_load(&app->rx_bytes), 7);
+	assert_true(atomic_load(&app->tx_bytes) >= SOURCE_BYTES + 100);
+	free(in);
+}
+
+/* --- http ---------------------------------------------------------------- */
+
+struct response {
+	int status;
+	char head[2048];
+	uint64_t length;
+	bool has_length, close;
+	uint8_t *body;
+};
+
+/* Read one response off fd; bodyless: a HEAD's (Content-Length says
+ * what GET would give). false if the stream ended first. */
+static bool read_response(struct fx *f, int fd, struct response *r,
+			  bool bodyless)
+{
+	size_t n = 0;
+	bool eof;
+	char *p;
+
+	memset(r, 0, sizeof(*r));
+	for (;;) {
+		assert_true(n < sizeof(r->head) - 1);
+		if (recv_upto(f, fd, r->head + n, 1, &eof) == 0)
+			return false;
+		n++;
+		r->head[n] = '\0';
+		if (n >= 4 && memcmp(r->head + n - 4, "\r\n\r\n", 4) == 0)
+			break;
+	}
+	assert_int_equal(sscanf(r->head, "HTTP/1.1 %d ", &r->status), 1);
+	p = strcasestr(r->head, "\r\nContent-Length: ");
+	if (p) {
+		r->has_length = true;
+		r->length = strtoull(p + 18, NULL, 10);
+	}
+	r->close = strcasestr(r->head, "\r\nConnection: close\r\n") != NULL;
+	assert_true(r->has_length);
+	if (bodyless)
+		return true;
+	r->body = malloc(r->length + 1);
+	assert_non_null(r->body);
+	assert_int_equal(recv_upto(f, fd, r->body, r->length, &eof), r->length);
+	r->body[r->length] = 0;
+	return true;
+}
+
+static void response_free(struct response *r)
+{
+	free(r->body);
+	r->body = NULL;
+}
+
+static void send_str(struct fx *f, int fd, const char *s)
+{
+	send_all(f, fd, s, strlen(s));
+}
+
+/* Send req on a new connection; read one response. */
+static int request_status(struct fx *f, const char *req, bool expect_close)
+{
+	struct response r;
+	int fd = client(f, 80);
+
+	send_str(f, fd, req);
+	assert_true(read_response(f, fd, &r, false));
+	assert_int_equal(r.close, expect_close);
+	if (expect_close)
+		expect_eof(f, fd);
+	response_free(&r);
+	assert_int_equal(wp_close(fd), 0);
+	return r.status;
+}
+
+static void test_http_pages(void **state)
+{
+	struct fx *f = *state;
+	struct wp_app *app = start(f, "http", 80);
+	static const char two[] =
+		"GET / HTTP/1.1\r\nHost: b\r\n\r\n"
+		"HEAD /bytes/12345 HTTP/1.1\r\nHost: b\r\n\r\n";
+	static const char bytes[] =
+		"GET /bytes/300000?x=1 HTTP/1.1\r\nHost: b\r\n\r\n";
+	static const char closing[] = "GET http://b/ HTTP/1.1\r\nHost: "
+				      "b\r\nConnection: close\r\n\r\n";
+	struct response r;
+	int fd = client(f, 80);
+
+	/* Two pipelined requests in one write: two responses, in order. */
+	send_str(f, fd, two);
+	assert_true(read_response(f, fd, &r, false));
+	assert_int_equal(r.status, 200);
+	assert_false(r.close);
+	assert_non_null(strstr(r.head, "Content-Type: text/html"));
+	assert_non_null(strstr((char *)r.body, "<h1>wirepath</h1>"));
+	assert_int_equal(strlen((char *)r.body), r.length);
+	response_free(&r);
+	assert_true(read_response(f, fd, &r, true));
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.length, 12345);
+	/* A download on the same connection: the chargen stream. */
+	send_str(f, fd, bytes);
+	assert_true(read_response(f, fd, &r, false));
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.length, 300000);
+	assert_non_null(strstr(r.head, "application/octet-stream"));
+	for (size_t i = 0; i < r.length; i++)
+		if (r.body[i] != chargen_byte(i))
+			fail_msg("body byte %zu", i);
+	response_free(&r);
+	/* Connection: close (absolute-form target): the last response,
+	 * then the server's FIN. */
+	send_str(f, fd, closing);
+	assert_true(read_response(f, fd, &r, false));
+	assert_int_equal(r.status, 200);
+	assert_true(r.close);
+	response_free(&r);
+	expect_eof(f, fd);
+	assert_int_equal(wp_close(fd), 0);
+	/* HTTP/1.0: closes unless asked to keep alive. */
+	assert_int_equal(request_status(f, "GET / HTTP/1.0\r\n\r\n", true),
+			 200);
+	fd = client(f, 80);
+	send_str(f, fd, "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+	assert_true(read_response(f, fd, &r, false));
+	assert_non_null(strstr(r.head, "Connection: keep-alive"));
+	response_free(&r);
+	send_str(f, fd, "GET /bytes/0 HTTP/1.0\r\n\r\n");
+	assert_true(read_response(f, fd, &r, false));
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.length, 0);
+	assert_true(r.close);
+	response_free(&r);
+	expect_eof(f, fd);
+	assert_int_equal(wp_close(fd), 0);
+	wait_count(f, &app->closed, 3);
+	assert_int_equal(atomic_load(&app->handled), 7);
+	assert_int_equal(atomic_load(&app->replies), 7);
+	assert_int_equal(atomic_load(&app->rejects), 0);
+	assert_int_equal(atomic_load(&app->errors), 0);
+}
+
+static void test_http_errors(void **state)
+{
+	struct fx *f = *state;
+	struct wp_app *app = start(f, "http", 80);
+	static char big[12000];
+	struct response r;
+	int fd, n;
+
+	/* 404 and 405 keep the connection: the body of the POST is read
+	 * and dropped, the next request is served. */
+	fd = client(f, 80);
+	send_str(f, fd,
+		 "GET /nope HTTP/1.1\r\nHost: b\r\n\r\n"
+		 "POST / HTTP/1.1\r\nHost: b\r\nContent-Length: 5\r\n\r\nhello"
+		 "GET /bytes/abc HTTP/1.1\r\nHost: b\r\n\r\n"
+		 "GET /bytes/1073741825 HTTP/1.1\r\nHost: b\r\n\r\n"
+		 "GET / HTTP/1.1\r\nHost: b\r\n\r\n");
+	assert_true(read_response(f, fd, &r, false));
+	assert_int_equal(r.status, 404);
+	assert_false(r.close);
+	response_free(&r);
+	assert_true(read_response(f, fd, &r, false));
+	assert_int_equal(r.status, 405);
+	assert_non_null(strstr(r.head, "\r\nAllow: GET, HEAD\r\n"));
+	response_free(&r);
+	assert_true(read_response(f, fd, &r, false));
+	assert_int_equal(r.status, 404);
+	response_free(&r);
+	assert_true(read_response(f, fd, &r, false));
+	assert_int_equal(r.status, 400);
+	response_free(&r);
+	assert_true(read_response(f, fd, &r, false));
+	assert_int_equal(r.status, 200);
+	response_free(&r);
+	assert_int_equal(wp_close(fd), 0);
+
+	/* Errors after which nothing can be framed: answer, then close. */
+	assert_int_equal(
+		request_status(f, "GET / HTTP/1.1\r\nBad Header\r\n\r\n", true),
+		400);
+	assert_int_equal(request_status(f, "GET / HTTP/1.1\r\n\r\n", true),
+			 400); /* no Host */
+	assert_int_equal(
+		request_status(f, "GET / HTTP/2.0\r\nHost: b\r\n\r\n", true),
+		505);
+	assert_int_equal(request_status(f,
+					"POST / HTTP/1.1\r\nHost: b\r\n"
+					"Transfer-Encoding: chunked\r\n\r\n",
+					true),
+			 501);
+	assert_int_equal(request_status(f,
+					"POST / HTTP/1.1\r\nHost: b\r\n"
+					"Content-Length: 100000\r\n\r\n",
+					true),
+			 413);
+	/* A request line too long; a head too long. */
+	memcpy(big, "GET /", 5);
+	memset(big + 5, 'a', 5000);
+	memcpy(big + 5005, " HTTP/1.1\r\nHost: b\r\n\r\n", 23);
+	assert_int_equal(request_status(f, big, true), 414);
+	n = snprintf(big, sizeof(big), "GET / HTTP/1.1\r\nHost: b\r\nX: ");
+	memset(big + n, 'v', 9000);
+	memcpy(big + n + 9000, "\r\n\r\n", 5);
+	assert_int_equal(request_status(f, big, true), 431);
+	wait_count(f, &app->closed, 8);
+	assert_int_equal(atomic_load(&app->rejects), 4 + 7);
+	assert_int_equal(atomic_load(&app->active), 0);
+}
+
+/* A malformed request closes its own connection only: a download on
+ * another goes on, byte-exact. */
+#define DOWNLOAD (2u << 20)
+
+static void test_http_isolation(void **state)
+{
+	struct fx *f = *state;
+	struct wp_app *app = start(f, "http", 80);
+	static const char get[] =
+		"GET /bytes/2097152 HTTP/1.1\r\nHost: b\r\n\r\n";
+	struct response r;
+	uint8_t *body = malloc(DOWNLOAD), head[1024];
+	int dl = client(f, 80), bad = client(f, 80);
+	size_t got = 0, hn = 0;
+	bool eof, sent_bad = false;
+
+	assert_non_null(body);
+	send_str(f, dl, get);
+	/* The head, then the body in pieces while the other connection
+	 * misbehaves. */
+	while (hn < 4 || memcmp(head + hn - 4, "\r\n\r\n", 4) != 0) {
+		assert_true(hn < sizeof(head));
+		assert_int_equal(recv_upto(f, dl, head + hn, 1, &eof), 1);
+		hn++;
+	}
+	assert_int_equal(memcmp(head, "HTTP/1.1 200 OK\r\n", 17), 0);
+	while (got < DOWNLOAD) {
+		size_t n = DOWNLOAD - got < 50000 ? DOWNLOAD - got : 50000;
+
+		assert_int_equal(recv_upto(f, dl, body + got, n, &eof), n);
+		got += n;
+		if (!sent_bad && got > DOWNLOAD / 4) {
+			send_all(f, bad, "GARBAGE\0\r\n\r\n", 12);
+			assert_true(read_response(f, bad, &r, false));
+			assert_int_equal(r.status, 400);
+			response_free(&r);
+			expect_eof(f, bad);
+			sent_bad = true;
+		}
+	}
+	for (size_t i = 0; i < DOWNLOAD; i++)
+		if (body[i] != chargen_byte(i))
+			fail_msg("body byte %zu", i);
+	/* Still usable afterwards. */
+	send_str(f, dl, "HEAD / HTTP/1.1\r\nHost: b\r\n\r\n");
+	assert_true(read_response(f, dl, &r, true));
+	assert_int_equal(r.status, 200);
+	assert_int_equal(wp_close(dl), 0);
+	assert_int_equal(wp_close(bad), 0);
+	wait_count(f, &app->closed, 2);
+	assert_int_equal(atomic_load(&app->rejects), 1);
+	free(body);
+}
+
+/* --- stop ------------------------------------------------------------------
+ */
+
+static void test_stop_closes_all(void **state)
+{
+	struct fx *f = *state;
+	struct wp_app *echo = start(f, "tcp-echo", 7);
+	struct wp_app *src = start(f, "tcp-source", 19);
+	int c[6];
+	uint8_t buf[64];
+	bool eof;
+
+	for (int i = 0; i < 6; i++)
+		c[i] = client(f, i < 4 ? 7 : 19);
+	send_all(f, c[0], "abc", 3);
+	assert_int_equal(recv_upto(f, c[0], buf, 3, &eof), 3);
+	wait_count(f, &echo->accepted, 4);
+	wait_count(f, &src->accepted, 2);
+	/* Stop: every connection is closed with a FIN (the echo's, which
+	 * have nothing unread) and the listener goes. */
+	wp_app_stop(echo);
+	f->app[0] = src;
+	f->napps = 1;
+	for (int i = 0; i < 4; i++) {
+		expect_eof(f, c[i]);
+		assert_int_equal(wp_close(c[i]), 0);
+	}
+	/* The port is free again, with nobody behind it: refused. */
+	{
+		struct sockaddr_in to = ufx_sin(UFX_IP_B, 7);
+		int fd = wp_socket_net(f->u->a, AF_INET,
+				       SOCK_STREAM | SOCK_NONBLOCK, 0),
+		    err = 0;
+		socklen_t len = sizeof(err);
+		struct wp_pollfd p = { .fd = fd, .events = WP_POLLOUT };
+
+		ufx_expect_errno(wp_connect(fd, UFX_SA(to), sizeof(to)),
+				 EINPROGRESS);
+		while (wp_poll(&p, 1, 0) == 0)
+			step(f);
+		wp_getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		assert_int_equal(err, ECONNREFUSED);
+		assert_int_equal(wp_close(fd), 0);
+	}
+	wp_app_stop(src);
+	f->napps = 0;
+	for (int i = 4; i < 6; i++) {
+		/* The stream, then its end. */
+		for (;;) {
+			size_t n = recv_upto(f, c[i], buf, sizeof(buf), &eof);
+
+			if (eof || n == 0)
+				break;
+		}
+		assert_true(eof);
+		assert_int_equal(wp_close(c[i]), 0);
+	}
+}
+
+static void test_parse_specs(void **state)
+{
+	static const char *const names[] = { "tcp-echo", "tcp-sink",
+					     "tcp-source", "http" };
+	const struct wp_app_type *t;
+	uint16_t port;
+	char err[200];
+
+	(void)state;
+	for (size_t i = 0; i < 4; i++) {
+		char spec[32];
+
+		snprintf(spec, sizeof(spec), "%s:8080", names[i]);
+		assert_int_equal(
+			wp_app_parse(spec, &t, &port, err, sizeof(err)), 0);
+		assert_string_equal(t->name, names[i]);
+		assert_int_equal(t->sock_type, SOCK_STREAM);
+		assert_int_equal(port, 8080);
+	}
+	assert_int_equal(wp_app_parse("ftp:21", &t, &port, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "tcp-echo, tcp-sink, tcp-source, http"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_specs),
+		cmocka_unit_test_setup_teardown(test_echo_concurrent, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_echo_backpressure, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_sink_counts, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_source_stream, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_http_pages, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_http_errors, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_http_isolation, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_stop_closes_all, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
