@@ -162,6 +162,11 @@ int wp__tcp_alloc_ring(struct wp_tcp_sock *tp)
 static void ring_move(uint8_t *dst, uint32_t dsize, const uint8_t *src,
 		      uint32_t ssize, uint32_t base, uint32_t from, uint32_t to)
 {
+	/* Once the FIN is acknowledged snd_una is one past write_seq (the
+	 * FIN's number has no byte in the ring): nothing to move, not the
+	 * 4 GiB that to - from would say. */
+	if ((int32_t)(to - from) <= 0)
+		return;
 	while (from != to) {
 		uint32_t so = (from - base) % ssize, d = (from - base) % dsize;
 		uint32_t n = umin32(umin32(to - from, ssize - so), dsize - d);
