@@ -234,7 +234,7 @@ tap)
 	start_wp --backend tap --if wptcp0 --addr 10.9.3.2/24
 	for _ in $(seq 200); do
 		alive
-		grep -q '[<,]UP[,>]' <<<"$(ip -o link show wptcp0 2>/dev/null)" && break
+		grep -q '[<,]UP[,>]' <<<"$(ip -o link show wptcp0 2>/dev/null || true)" && break
 		sleep 0.05
 	done
 	ip addr add 10.9.3.1/24 dev wptcp0
