@@ -219,9 +219,9 @@ out_free:
 	return NULL;
 }
 
-void wp_app_stop(struct wp_app *app)
+void wp_app_join(struct wp_app *app)
 {
-	if (!app)
+	if (!app || app->fd < 0)
 		return;
 	atomic_store_explicit(&app->stop, true, memory_order_release);
 	/* A blocked receive returns 0 once the queue is drained; a stream
@@ -233,6 +233,12 @@ void wp_app_stop(struct wp_app *app)
 		app->type->close(app);
 	stream_close_fds(app);
 	wp_close(app->fd);
+	app->fd = -1;
+}
+
+void wp_app_stop(struct wp_app *app)
+{
+	wp_app_join(app);
 	free(app);
 }
 

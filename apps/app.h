@@ -183,6 +183,9 @@ struct wp_app *wp_app_start(const struct wp_app_type *type, struct wp_stack *s,
 /* Wake the thread, join it (it closes its connections), close, free.
  * NULL: no-op. */
 void wp_app_stop(struct wp_app *app);
+/* The same but the free: the counters stay readable (wp_app_print)
+ * until wp_app_stop. Once is enough; again is a no-op. */
+void wp_app_join(struct wp_app *app);
 
 /*
  * True when the application has dealt with everything the stack gave it

@@ -26,6 +26,7 @@
 #include "cli.h"
 #include "ctl/ctl.h"
 #include "stack/stack.h"
+#include "tcp/tcp.h"
 
 static const char usage[] =
 	"usage: wirepath run --backend sim|pcap|tap|afpacket|afxdp\n"
@@ -37,8 +38,11 @@ static const char usage[] =
 	"                    [backend options]\n"
 	"\n"
 	"Run a stack as a host on a wire: it answers ARP and ping, sends ICMP\n"
-	"errors, delivers UDP to sockets. Runs until SIGINT or SIGTERM; with\n"
-	"--backend pcap, on virtual time until the input is done.\n"
+	"errors, carries UDP and TCP to sockets and runs applications on "
+	"them.\n"
+	"Runs until SIGINT or SIGTERM, then closes its connections and\n"
+	"releases its devices; with --backend pcap, on virtual time until the\n"
+	"input is done.\n"
 	"\n"
 	"interface:\n"
 	"  --addr A.B.C.D/N      address and prefix length (required)\n"
@@ -534,13 +538,47 @@ static int start_apps(struct wp_stack *s, const struct run_opts *o,
 	return WP_EXIT_OK;
 }
 
-static void stop_apps(struct wp_app **apps, unsigned n, bool report)
+/* States in which our side still owes the peer something: data or a
+ * FIN not yet acknowledged, or a connection nobody has closed. */
+#define TCP_UNFINISHED                                                         \
+	((1u << WP_TCP_ESTABLISHED) | (1u << WP_TCP_SYN_SENT) |                \
+	 (1u << WP_TCP_SYN_RECV) | (1u << WP_TCP_FIN_WAIT1) |                  \
+	 (1u << WP_TCP_CLOSE_WAIT) | (1u << WP_TCP_LAST_ACK) |                 \
+	 (1u << WP_TCP_CLOSING))
+#define TCP_CLOSE_WAIT_MS 2000
+
+/*
+ * The applications close their connections (FIN, or RST where data was
+ * left unread, as close() does); while the cores still run, wait a
+ * little for those FINs to be acknowledged, so the peers see an orderly
+ * end rather than a host that vanished. Then the counters, which now
+ * say every connection closed.
+ */
+static void stop_apps(struct wp_stack *s, struct wp_app **apps, unsigned n,
+		      bool report)
 {
+	uint32_t left = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		wp_app_join(apps[i]);
+	for (int ms = 0; s && n && ms < TCP_CLOSE_WAIT_MS; ms += 10) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+		left = wp_tcp_count_states(s->net, TCP_UNFINISHED);
+		if (!left)
+			break;
+		nanosleep(&ts, NULL);
+	}
 	for (unsigned i = 0; i < n; i++) {
 		if (report)
 			wp_app_print(apps[i], stderr);
 		wp_app_stop(apps[i]);
 	}
+	if (report && left)
+		fprintf(stderr,
+			"wirepath run: %u TCP connections still unfinished "
+			"after %d ms (their peers did not answer our FIN)\n",
+			left, TCP_CLOSE_WAIT_MS);
 }
 
 static int run_real_time(struct wp_stack *s, struct wp_app **apps,
@@ -549,7 +587,7 @@ static int run_real_time(struct wp_stack *s, struct wp_app **apps,
 	int ret = wp_stack_start(s);
 
 	if (ret) {
-		stop_apps(apps, napps, false);
+		stop_apps(NULL, apps, napps, false);
 		return wp_cli_fail("run",
 				   "cannot start the stack: %s (the backend "
 				   "says why above, if it knows)",
@@ -562,7 +600,7 @@ static int run_real_time(struct wp_stack *s, struct wp_app **apps,
 	}
 	/* The applications go while the cores still run: their last
 	 * replies leave. */
-	stop_apps(apps, napps, true);
+	stop_apps(s, apps, napps, true);
 	wp_ctl_stop(s);
 	wp_stack_stop(s);
 	return WP_EXIT_OK;
@@ -636,7 +674,7 @@ static int run_main(int argc, char **argv)
 	 * (another stack may hold the default path). */
 	if (!pcap && wp_ctl_start(s, o.ctl, err, sizeof(err))) {
 		if (o.ctl) {
-			stop_apps(apps, o.napps, false);
+			stop_apps(NULL, apps, o.napps, false);
 			wp_stack_make_default(NULL);
 			wp_stack_destroy(s);
 			return wp_cli_fail("run", "%s", err);
@@ -658,7 +696,7 @@ static int run_main(int argc, char **argv)
 		summary(s, o.cfg.backend, (double)(t1 - t0) / 1e9, pcap);
 	}
 	/* Applications before the stack: their sockets live on it. */
-	stop_apps(apps, pcap ? o.napps : 0, ret == WP_EXIT_OK);
+	stop_apps(NULL, apps, pcap ? o.napps : 0, ret == WP_EXIT_OK);
 	if (ret == WP_EXIT_OK && o.stats)
 		print_stats(s, stderr);
 	wp_stack_make_default(NULL);

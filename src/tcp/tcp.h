@@ -258,12 +258,18 @@ const char *wp_tcp_state_name(int st);
 /* TCP sockets alive on net (any state, TIME_WAIT and orphans too). */
 uint32_t wp_tcp_nsocks(const struct wp_net *net);
 
+/*
+ * Connections in the tables whose state is in mask (bit 1 << state,
+ * enum wp_sk_state), orphans included: e.g. how many still wait for an
+ * ACK of their FIN. Takes the bucket locks one at a time.
+ */
+uint32_t wp_tcp_count_states(const struct wp_net *net, uint32_t mask);
+
 /* Sockets in the tables, `ss -t -a -n` style; _ex with details: each
  * connection followed by an indented `ss -i` line (congestion control,
  * rto, rtt/rttvar in ms, mss, cwnd, windows, bytes, retransmissions). */
 void wp_tcp_print_sockets(const struct wp_net *net, FILE *out);
-void wp_tcp_print_sockets_ex(const struct wp_net *net, bool details,
-			     FILE *out);
+void wp_tcp_print_sockets_ex(const struct wp_net *net, bool details, FILE *out);
 
 /* --- the protocol layer's side (src/net) ---------------------------------- */
 

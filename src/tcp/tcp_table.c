@@ -611,6 +611,22 @@ static void print_one(FILE *out, struct wp_tcp_sock *tp, bool details)
 		i.lost, i.sacked, i.reordering, i.notsent_bytes);
 }
 
+uint32_t wp_tcp_count_states(const struct wp_net *net, uint32_t mask)
+{
+	struct wp_tcp_table *t = net->tcp;
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i <= t->ehash_mask; i++) {
+		pthread_mutex_lock(&t->ehash[i].lock);
+		for (struct wp_tcp_sock *tp = t->ehash[i].head; tp;
+		     tp = tp->ehnext)
+			if (mask & (1u << wp_sk_state(&tp->sk)))
+				n++;
+		pthread_mutex_unlock(&t->ehash[i].lock);
+	}
+	return n;
+}
+
 void wp_tcp_print_sockets_ex(const struct wp_net *net, bool details, FILE *out)
 {
 	struct wp_tcp_table *t = net->tcp;
