@@ -54,9 +54,20 @@ expect 1 --backend sim --addr 224.0.0.1/24
 # --- sim: real time until a signal, a clean stop --------------------------------
 for sig in TERM INT; do
 	"$wp" run --backend sim --addr 10.0.0.2/24 --gw 10.0.0.1 --rate 20000 \
-		--queues 2 --cores 2 --flows 8 --stats >out.txt 2>err.txt &
+		--queues 2 --cores 2 --flows 8 --stats --ctl "$tmp/run.ctl" \
+		>out.txt 2>err.txt &
 	pid=$!
-	sleep 1.5
+	# Until the stack has handed a few thousand packets up (however
+	# slowly a loaded host starts it), bounded.
+	up=0
+	for _ in $(seq 600); do
+		kill -0 "$pid" 2>/dev/null || fail "sim run died"
+		j=$("$wp" stat --ctl "$tmp/run.ctl" --json 2>/dev/null || true)
+		up=$(sed -n 's/.*"rx_packets":\([0-9]*\).*/\1/p' <<<"$j")
+		[ "${up:-0}" -gt 3000 ] && break
+		sleep 0.1
+	done
+	[ "${up:-0}" -gt 3000 ] || fail "sim run: ${up:-0} packets handed up in 60 s"
 	kill -"$sig" "$pid"
 	set +e
 	wait "$pid"
