@@ -296,7 +296,20 @@ expect 0 "$wp" ethtool --ctl "$tmp/demo.ctl" -l
 has "$out" $'Combined:\t2'
 expect 0 "$wp" sysctl --ctl "$tmp/demo.ctl" net.core.dev_weight
 wait "$demo" || fail "demo exited $?"
-has "$(cat "$tmp/demo.out")" "control socket: $tmp/demo.ctl"
+d=$(cat "$tmp/demo.out")
+has "$d" "control socket: $tmp/demo.ctl"
+# Every phase, the summary, and traffic on every flow: the second
+# host's TCP and UDP clients got answers, the sink read datagrams.
+for want in "phase 1: defaults" "phase 2: ethtool -C rx-usecs 0 rx-frames 1" \
+	"phase 3: ethtool -G rx 64" "phase 4: sysctl net.core.netdev_budget=16" \
+	"Summary after" "/proc/interrupts:" "wake-ups by kind" \
+	"One packet's journey" "One TCP segment's journey"; do
+	has "$d" "$want"
+done
+grep -qE '^    tcp-echo: [1-9][0-9]* bytes there and back; http: [1-9][0-9]* responses' <<<"$d" ||
+	fail "demo: no TCP traffic answered: $(grep 'tcp-echo:' <<<"$d")"
+grep -qE '^    udp-echo: [1-9][0-9]* round trips.*udp-sink: [1-9][0-9]* datagrams read' <<<"$d" ||
+	fail "demo: no UDP traffic answered: $(grep 'udp-echo:' <<<"$d")"
 [ ! -e "$tmp/demo.ctl" ] || fail "demo left its socket"
 expect 1 "$wp" demo --seconds 4 --ctl "$tmp/no/such/dir.ctl"
 has "$err" "cannot create"
