@@ -576,9 +576,9 @@ int wp_ioctl(int fd, unsigned long request, ...);
  * (`wirepath stat sockets`); counting is per thread, summed on reading.
  */
 enum wp_socket_stat {
-	WP_SOCKET_STAT_CALLS,	   /* socket calls of any kind */
-	WP_SOCKET_STAT_RECV_CALLS, /* recv, recvfrom, recvmsg, recvmmsg, zc */
-	WP_SOCKET_STAT_SEND_CALLS, /* send, sendto, sendmsg, sendmmsg */
+	WP_SOCKET_STAT_CALLS,	     /* socket calls of any kind */
+	WP_SOCKET_STAT_RECV_CALLS,   /* recv, recvfrom, recvmsg, recvmmsg, zc */
+	WP_SOCKET_STAT_SEND_CALLS,   /* send, sendto, sendmsg, sendmmsg */
 	WP_SOCKET_STAT_RX_DATAGRAMS, /* datagrams received by copy */
 	WP_SOCKET_STAT_RX_COPIES,    /* memcpy into the application: one per
 				      * iovec segment written */
@@ -588,9 +588,13 @@ enum wp_socket_stat {
 	WP_SOCKET_STAT_TX_DATAGRAMS, /* datagrams handed to the stack */
 	WP_SOCKET_STAT_TX_COPIES,    /* memcpy out of the application */
 	WP_SOCKET_STAT_TX_BYTES,
-	WP_SOCKET_STAT_WOULD_BLOCK,  /* EAGAIN returns */
-	WP_SOCKET_STAT_SLEEPS,	     /* times a call slept */
-	WP_SOCKET_STAT_ERRORS,	     /* other -1 returns */
+	WP_SOCKET_STAT_WOULD_BLOCK,    /* EAGAIN returns */
+	WP_SOCKET_STAT_SLEEPS,	       /* times a call slept */
+	WP_SOCKET_STAT_BUSY_POLLS,     /* blocking calls that spun first
+					* (SO_BUSY_POLL, net.core.busy_read) */
+	WP_SOCKET_STAT_BUSY_POLL_HITS, /* ... and found what they waited for
+					* without sleeping */
+	WP_SOCKET_STAT_ERRORS,	       /* other -1 returns */
 	WP_SOCKET_STAT__MAX
 };
 
@@ -600,7 +604,7 @@ struct wp_socket_stats {
 	uint64_t rx_datagrams, rx_copies, rx_bytes;
 	uint64_t zc_datagrams, zc_bytes;
 	uint64_t tx_datagrams, tx_copies, tx_bytes;
-	uint64_t would_block, sleeps, errors;
+	uint64_t would_block, sleeps, busy_polls, busy_poll_hits, errors;
 };
 
 /* "rx_copies" for WP_SOCKET_STAT_RX_COPIES; "?" out of range. */

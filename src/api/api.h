@@ -110,8 +110,8 @@ struct wp_socket {
 	_Atomic uint64_t rcvtimeo_ns; /* WP_TIME_NEVER: block forever */
 	_Atomic uint64_t sndtimeo_ns;
 	_Atomic bool reuseaddr, reuseport, broadcast;
-	_Atomic int pmtudisc;	    /* IP_MTU_DISCOVER mode (inet sockets) */
-	_Atomic bool connecting;    /* a stream connect began, not reported */
+	_Atomic int pmtudisc;	 /* IP_MTU_DISCOVER mode (inet sockets) */
+	_Atomic bool connecting; /* a stream connect began, not reported */
 	struct wp_socket_counters cnt;
 };
 
@@ -208,6 +208,13 @@ void wp__put_sockaddr(const struct sockaddr_in *sin, struct sockaddr *addr,
  * pool running dry). -EAGAIN once the deadline has passed, else 0.
  */
 int wp__call_backoff(struct wp_sock_call *call);
+
+/*
+ * Before a blocking call sleeps for events: the socket's busy poll
+ * (wp_sock_busy_loop), counted. True if it found them: look again
+ * instead of sleeping.
+ */
+bool wp__call_busy_loop(struct wp_sock_call *call, uint32_t events);
 
 /* --- transmit buffers (txpool.c) ------------------------------------------ */
 

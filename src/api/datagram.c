@@ -87,6 +87,8 @@ unsigned wp__skb_recv_datagrams(struct wp_sock_call *call, struct wp_skb **skbs,
 			*err = -EAGAIN;
 			return 0;
 		}
+		if (wp__call_busy_loop(call, WP_EPOLLIN | WP_EPOLLRDNORM))
+			continue;
 		call->n[WP_SOCKET_STAT_SLEEPS]++;
 		ret = wp_sock_wait(sk, WP_EPOLLIN | WP_EPOLLRDNORM,
 				   call->so->clock, call->deadline);
@@ -136,6 +138,19 @@ size_t wp__skb_copy_datagram_iovec(struct wp_sock_call *call,
 	}
 	call->n[WP_SOCKET_STAT_RX_BYTES] += done;
 	return done;
+}
+
+bool wp__call_busy_loop(struct wp_sock_call *call, uint32_t events)
+{
+	struct wp_sock *sk = call->so->sk;
+
+	if (!atomic_load_explicit(&sk->sk_ll_usec, memory_order_relaxed))
+		return false;
+	call->n[WP_SOCKET_STAT_BUSY_POLLS]++;
+	if (!wp_sock_busy_loop(sk, events))
+		return false;
+	call->n[WP_SOCKET_STAT_BUSY_POLL_HITS]++;
+	return true;
 }
 
 int wp__call_backoff(struct wp_sock_call *call)

@@ -157,6 +157,8 @@ const char *wp_socket_stat_name(enum wp_socket_stat stat)
 		[WP_SOCKET_STAT_TX_BYTES] = "tx_bytes_copied",
 		[WP_SOCKET_STAT_WOULD_BLOCK] = "would_block",
 		[WP_SOCKET_STAT_SLEEPS] = "sleeps",
+		[WP_SOCKET_STAT_BUSY_POLLS] = "busy_polls",
+		[WP_SOCKET_STAT_BUSY_POLL_HITS] = "busy_poll_hits",
 		[WP_SOCKET_STAT_ERRORS] = "errors",
 	};
 

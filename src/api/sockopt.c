@@ -122,12 +122,21 @@ static int sock_setsockopt(struct wp_socket *so, int name, const void *optval,
 		atomic_store_explicit(&so->broadcast, val != 0,
 				      memory_order_relaxed);
 		break;
+	case SO_BUSY_POLL:
+		/* Linux: negative is EINVAL (raising it above
+		 * net.core.busy_read needs CAP_NET_ADMIN there; a process
+		 * owns its whole stack here). */
+		if (val < 0)
+			return -EINVAL;
+		atomic_store_explicit(&sk->sk_ll_usec, (uint32_t)val,
+				      memory_order_relaxed);
+		return 0;
 	default:
 		/* SO_KEEPALIVE, SO_LINGER, ...: the protocol's, if any. */
-		return so->ops->setsockopt ? so->ops->setsockopt(so, SOL_SOCKET,
-								 name, optval,
-								 optlen)
-					   : -ENOPROTOOPT;
+		return so->ops->setsockopt
+			       ? so->ops->setsockopt(so, SOL_SOCKET, name,
+						     optval, optlen)
+			       : -ENOPROTOOPT;
 	}
 	if (so->ops->sync_flags)
 		so->ops->sync_flags(so);
@@ -185,6 +194,10 @@ static int sock_getsockopt(struct wp_socket *so, int name, void *optval,
 	case SO_BROADCAST:
 		v = atomic_load_explicit(&so->broadcast, memory_order_relaxed);
 		break;
+	case SO_BUSY_POLL:
+		v = (int)atomic_load_explicit(&sk->sk_ll_usec,
+					      memory_order_relaxed);
+		break;
 	case SO_ERROR:
 		v = -wp_sock_error(sk); /* reading it clears it */
 		break;
@@ -201,10 +214,10 @@ static int sock_getsockopt(struct wp_socket *so, int name, void *optval,
 		v = wp_sk_state(sk) == WP_TCP_LISTEN;
 		break;
 	default:
-		return so->ops->getsockopt ? so->ops->getsockopt(so, SOL_SOCKET,
-								 name, optval,
-								 optlen)
-					   : -ENOPROTOOPT;
+		return so->ops->getsockopt
+			       ? so->ops->getsockopt(so, SOL_SOCKET, name,
+						     optval, optlen)
+			       : -ENOPROTOOPT;
 	}
 	return put_opt(optval, optlen, &v, (int)sizeof(v));
 }

@@ -74,6 +74,8 @@ static int call_wait(struct wp_sock_call *call, uint32_t events)
 
 	if (call->nonblock)
 		return -EAGAIN;
+	if (wp__call_busy_loop(call, events))
+		return 0;
 	call->n[WP_SOCKET_STAT_SLEEPS]++;
 	ret = wp_sock_wait(call->so->sk, events, call->so->clock,
 			   call->deadline);

@@ -40,7 +40,9 @@
 #include <stdlib.h>
 
 #include "sock/epoll.h"
+#include "core/sysctl.h"
 #include "sock/fd.h"
+#include "sock/sock.h"
 #include "sock/wait.h"
 #include "wirepath/socket.h"
 
@@ -76,6 +78,10 @@ struct eventpoll {
 	struct epitem **htab;
 	unsigned hsize; /* power of two */
 	unsigned nitems;
+	/* Set when a socket that busy-polls (sk_ll_usec) is added: its
+	 * stack's net.core.busy_poll then applies to epoll_wait (Linux
+	 * ties it to the sockets' NAPI ids the same way). */
+	_Atomic(const struct wp_sysctl *) busy_sysctl;
 };
 
 static pthread_mutex_t epmutex = PTHREAD_MUTEX_INITIALIZER;
@@ -305,6 +311,27 @@ static bool ep_events_available(struct eventpoll *ep)
 	return avail;
 }
 
+static bool ep_avail_cb(void *arg)
+{
+	return ep_events_available(arg);
+}
+
+/* ep_busy_loop: spin for net.core.busy_poll before the first sleep. */
+static bool ep_busy_loop(struct eventpoll *ep)
+{
+	const struct wp_sysctl *sc =
+		atomic_load_explicit(&ep->busy_sysctl, memory_order_relaxed);
+	uint32_t usec = sc ? (uint32_t)wp_sysctl_read(&sc->busy_poll) : 0;
+
+	if (!usec)
+		return false;
+	wp__wake_stat_add(WP_WSTAT_EPOLL_BUSY_LOOPS, 1);
+	if (!wp_busy_loop(usec, ep_avail_cb, ep))
+		return false;
+	wp__wake_stat_add(WP_WSTAT_EPOLL_BUSY_HITS, 1);
+	return true;
+}
+
 /* ep_poll: the body of epoll_wait. */
 static int ep_poll(struct eventpoll *ep, struct wp_epoll_event *events,
 		   int maxevents, const struct wp_clock *clock,
@@ -312,7 +339,7 @@ static int ep_poll(struct eventpoll *ep, struct wp_epoll_event *events,
 {
 	struct wp_wait_queue_entry wait;
 	bool eavail = ep_events_available(ep);
-	bool have_waiter = false;
+	bool have_waiter = false, busy_done = false;
 	struct wp_waiter w;
 	int res = 0;
 
@@ -326,6 +353,13 @@ static int ep_poll(struct eventpoll *ep, struct wp_epoll_event *events,
 		}
 		if (timed_out)
 			break;
+		if (!busy_done) {
+			busy_done = true;
+			if (ep_busy_loop(ep)) {
+				eavail = true;
+				continue;
+			}
+		}
 
 		if (!have_waiter) {
 			res = wp_waiter_init(&w);
@@ -431,6 +465,15 @@ static int ep_insert(struct eventpoll *ep, const struct wp_epoll_event *event,
 	wp_init_waitqueue_func_entry(&epi->wait, ep_poll_callback, epi,
 				     event->events);
 	epi->wait.kind = WP_WAKE_EP_POLL_CALLBACK;
+	if (tfile->f_op->type == WP_FILE_SOCKET) {
+		const struct wp_sock *sk = tfile->private_data;
+
+		if (atomic_load_explicit(&sk->sk_ll_usec,
+					 memory_order_relaxed) &&
+		    sk->sk_sysctl)
+			atomic_store_explicit(&ep->busy_sysctl, sk->sk_sysctl,
+					      memory_order_relaxed);
+	}
 
 	h = ep_hash(ep, fd);
 	epi->hnext = ep->htab[h];

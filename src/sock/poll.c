@@ -20,7 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/sysctl.h"
 #include "sock/fd.h"
+#include "sock/sock.h"
 #include "sock/wait.h"
 #include "wirepath/socket.h"
 
@@ -47,6 +49,10 @@ struct poll_wqueues {
 	unsigned nentries;
 	unsigned capacity;
 	struct poll_table_entry inline_entries[N_INLINE_POLL_ENTRIES];
+	/* Busy poll before the first sleep, for this long: net.core.
+	 * busy_poll, if a polled socket busy-polls (sk_ll_usec, as Linux's
+	 * sk_can_busy_loop); 0 once spent. */
+	uint32_t busy_usec;
 };
 
 /*
@@ -70,6 +76,7 @@ static int poll_initwait(struct poll_wqueues *pwq, unsigned capacity)
 		return err;
 	pwq->nentries = 0;
 	pwq->capacity = capacity;
+	pwq->busy_usec = 0;
 	pwq->entries = pwq->inline_entries;
 	if (capacity > N_INLINE_POLL_ENTRIES) {
 		pwq->entries = malloc(capacity * sizeof(*pwq->entries));
@@ -93,6 +100,39 @@ static void poll_wait(struct poll_wqueues *pwq, struct wp_file *f, uint32_t key)
 	wp_init_waitqueue_func_entry(&pe->wait, pollwake, pwq, key);
 	pe->wait.kind = WP_WAKE_POLLWAKE;
 	wp_add_wait_queue(f->f_wq, &pe->wait);
+	if (f->f_op->type == WP_FILE_SOCKET) {
+		const struct wp_sock *sk = f->private_data;
+
+		if (atomic_load_explicit(&sk->sk_ll_usec,
+					 memory_order_relaxed) &&
+		    sk->sk_sysctl) {
+			uint32_t u = (uint32_t)wp_sysctl_read(
+				&sk->sk_sysctl->busy_poll);
+
+			if (u > pwq->busy_usec)
+				pwq->busy_usec = u;
+		}
+	}
+}
+
+/*
+ * Before the first sleep of a call: spin for pwq->busy_usec re-running
+ * pass(arg) (each a whole O(N) scan, counted as one) until it finds
+ * something. True if it did: the caller looks again instead of sleeping.
+ */
+static bool poll_busy_loop(struct poll_wqueues *pwq, bool (*pass)(void *),
+			   void *arg)
+{
+	uint32_t usec = pwq->busy_usec;
+
+	if (!usec)
+		return false;
+	pwq->busy_usec = 0;
+	wp__wake_stat_add(WP_WSTAT_POLL_BUSY_LOOPS, 1);
+	if (!wp_busy_loop(usec, pass, arg))
+		return false;
+	wp__wake_stat_add(WP_WSTAT_POLL_BUSY_HITS, 1);
+	return true;
 }
 
 /* poll_freewait: O(N) again, one lock per entry. */
@@ -156,31 +196,50 @@ static uint16_t do_pollfd(struct wp_fdtable *t, struct wp_pollfd *pfd,
 	return (uint16_t)mask;
 }
 
+struct poll_pass {
+	struct wp_fdtable *t;
+	struct wp_pollfd *fds;
+	wp_nfds_t nfds;
+	struct poll_wqueues *pwq;
+	bool registering;
+	int count;
+};
+
+/* One pass over every descriptor; true if any has events. */
+static bool poll_pass(void *arg)
+{
+	struct poll_pass *p = arg;
+	uint64_t scanned = 0;
+
+	p->count = 0;
+	for (wp_nfds_t i = 0; i < p->nfds; i++) {
+		uint16_t revents = do_pollfd(p->t, &p->fds[i], p->pwq,
+					     p->registering, &scanned);
+
+		p->fds[i].revents = (short)revents;
+		if (revents) {
+			p->count++;
+			p->registering = false;
+		}
+	}
+	p->registering = false;
+	wp__wake_stat_add(WP_WSTAT_POLL_SCANS, 1);
+	wp__wake_stat_add(WP_WSTAT_POLL_FDS_SCANNED, scanned);
+	return p->count != 0;
+}
+
 static int do_poll(struct wp_fdtable *t, struct wp_pollfd *fds, wp_nfds_t nfds,
 		   struct poll_wqueues *pwq, uint64_t deadline_ns,
 		   bool timed_out)
 {
-	bool registering = !timed_out; /* timeout 0: never sleeps */
-	int count = 0;
+	struct poll_pass p = { t, fds, nfds, pwq, !timed_out, 0 };
 
 	for (;;) {
-		uint64_t scanned = 0;
-
-		for (wp_nfds_t i = 0; i < nfds; i++) {
-			uint16_t revents = do_pollfd(t, &fds[i], pwq,
-						     registering, &scanned);
-
-			fds[i].revents = (short)revents;
-			if (revents) {
-				count++;
-				registering = false;
-			}
-		}
-		registering = false;
-		wp__wake_stat_add(WP_WSTAT_POLL_SCANS, 1);
-		wp__wake_stat_add(WP_WSTAT_POLL_FDS_SCANNED, scanned);
-		if (count || timed_out)
-			return count;
+		/* (timeout 0: never registers, never sleeps) */
+		if (poll_pass(&p) || timed_out)
+			return p.count;
+		if (poll_busy_loop(pwq, poll_pass, &p))
+			return p.count;
 		wp__wake_stat_add(WP_WSTAT_POLL_SLEEPS, 1);
 		/* On a timeout, one last pass, as Linux does. */
 		if (wp_waiter_sleep(&pwq->waiter, t->clock, deadline_ns))
@@ -304,10 +363,28 @@ static int select_pass(struct wp_fdtable *t, const struct fd_sets *s,
 	return retval;
 }
 
+struct select_busy {
+	struct wp_fdtable *t;
+	const struct fd_sets *s;
+	unsigned n;
+	struct poll_wqueues *pwq;
+	int retval;
+};
+
+static bool select_busy_pass(void *arg)
+{
+	struct select_busy *b = arg;
+	bool registering = false;
+
+	b->retval = select_pass(b->t, b->s, b->n, b->pwq, &registering, false);
+	return b->retval > 0;
+}
+
 static int do_select(struct wp_fdtable *t, const struct fd_sets *s, unsigned n,
 		     struct poll_wqueues *pwq, uint64_t deadline_ns,
 		     bool timed_out)
 {
+	struct select_busy b = { t, s, n, pwq, 0 };
 	bool registering = !timed_out;
 	bool first = true;
 	int retval;
@@ -318,6 +395,8 @@ static int do_select(struct wp_fdtable *t, const struct fd_sets *s, unsigned n,
 		first = false;
 		if (retval || timed_out)
 			return retval;
+		if (poll_busy_loop(pwq, select_busy_pass, &b))
+			return b.retval;
 		wp__wake_stat_add(WP_WSTAT_POLL_SLEEPS, 1);
 		if (wp_waiter_sleep(&pwq->waiter, t->clock, deadline_ns))
 			timed_out = true;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "core/sysctl.h"
@@ -57,6 +58,9 @@ void wp_sock_init(struct wp_sock *sk, const struct wp_proto *prot,
 		    sysctl ? wp_sysctl_read(&sysctl->wmem_default)
 			   : WP_SK_WMEM_DEFAULT);
 	atomic_init(&sk->sk_wmem_alloc, 0);
+	sk->sk_sysctl = sysctl;
+	atomic_init(&sk->sk_ll_usec,
+		    sysctl ? (uint32_t)wp_sysctl_read(&sysctl->busy_read) : 0);
 
 	pthread_mutex_init(&sk->sk_lock, NULL);
 	wp_skb_queue_init(&sk->sk_receive_queue);
@@ -296,6 +300,52 @@ uint32_t wp_datagram_poll(struct wp_sock *sk)
 }
 
 /* --- sleeping ------------------------------------------------------------ */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * WP_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+bool wp_busy_loop(uint32_t usec, bool (*ready)(void *arg), void *arg)
+{
+	uint64_t end;
+
+	if (!usec)
+		return false;
+	end = mono_ns() + (uint64_t)usec * WP_NSEC_PER_USEC;
+	do {
+		if (ready(arg))
+			return true;
+		wp_cpu_relax();
+	} while (mono_ns() < end);
+	return ready(arg);
+}
+
+struct busy_sk {
+	struct wp_sock *sk;
+	uint32_t want, mask;
+};
+
+static bool busy_sk_ready(void *arg)
+{
+	struct busy_sk *b = arg;
+
+	b->mask = b->sk->sk_prot->poll(b->sk) & b->want;
+	return b->mask != 0;
+}
+
+uint32_t wp_sock_busy_loop(struct wp_sock *sk, uint32_t events)
+{
+	struct busy_sk b = { sk, events | WP_EPOLLERR | WP_EPOLLHUP, 0 };
+
+	wp_busy_loop(
+		atomic_load_explicit(&sk->sk_ll_usec, memory_order_relaxed),
+		busy_sk_ready, &b);
+	return b.mask;
+}
 
 int wp_sock_wait(struct wp_sock *sk, uint32_t events,
 		 const struct wp_clock *clock, uint64_t deadline_ns)

@@ -120,6 +120,7 @@ struct wp_sock {
 	void (*sk_state_change)(struct wp_sock *sk);
 	void (*sk_error_report)(struct wp_sock *sk);
 	void *sk_user_data;
+	const struct wp_sysctl *sk_sysctl; /* the stack's; NULL: defaults */
 
 	/* --- both sides: lifetime, state, limits (atomics) --------------- */
 	_Atomic uint32_t sk_refcnt;
@@ -129,6 +130,7 @@ struct wp_sock {
 	_Atomic int sk_rcvbuf;		/* bytes; SO_RCVBUF */
 	_Atomic int sk_sndbuf;		/* bytes; SO_SNDBUF */
 	_Atomic uint8_t sk_userlocks;	/* WP_SOCK_*_LOCK: set by the user */
+	_Atomic uint32_t sk_ll_usec;	/* SO_BUSY_POLL; net.core.busy_read */
 	_Atomic uint32_t sk_wmem_alloc; /* bytes charged by transmit */
 	struct wp_file *sk_file;	/* NULL once orphaned */
 	uint32_t sk_flags;		/* 1 << enum wp_sock_flag; lock */
@@ -332,6 +334,24 @@ void wp_sock_def_error_report(struct wp_sock *sk);
 uint32_t wp_datagram_poll(struct wp_sock *sk);
 
 /* --- sleeping on a socket (sk_wait_event) ------------------------------ */
+
+/*
+ * sk_busy_loop: before a blocking call sleeps, spin on the socket for up
+ * to its sk_ll_usec microseconds of real time (SO_BUSY_POLL, by default
+ * net.core.busy_read), looking for events: the reader that catches its
+ * data this way pays no sleep and no wake-up. The core threads keep
+ * polling the NIC (their pools are theirs alone), so unlike Linux the
+ * spinning thread does not run the NAPI poll itself; what it saves is the
+ * wait queue's round trip. Returns the events found, 0 if none (or
+ * sk_ll_usec is 0: then it does not spin at all).
+ */
+uint32_t wp_sock_busy_loop(struct wp_sock *sk, uint32_t events);
+
+/*
+ * Spin for up to usec microseconds of real time until ready() says yes.
+ * True if it did. The loop of wp_sock_busy_loop, for poll and select.
+ */
+bool wp_busy_loop(uint32_t usec, bool (*ready)(void *arg), void *arg);
 
 /*
  * Sleep until sk_prot->poll(sk) has one of `events` (ERR and HUP always

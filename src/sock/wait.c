@@ -23,11 +23,19 @@ static const size_t wstat_offset[] = {
 	[WP_WSTAT_POLL_FDS_SCANNED] =
 		offsetof(struct wp_wake_stats, poll_fds_scanned),
 	[WP_WSTAT_POLL_SLEEPS] = offsetof(struct wp_wake_stats, poll_sleeps),
+	[WP_WSTAT_POLL_BUSY_LOOPS] =
+		offsetof(struct wp_wake_stats, poll_busy_loops),
+	[WP_WSTAT_POLL_BUSY_HITS] =
+		offsetof(struct wp_wake_stats, poll_busy_hits),
 	[WP_WSTAT_EPOLL_WAITS] = offsetof(struct wp_wake_stats, epoll_waits),
 	[WP_WSTAT_EPOLL_ITEMS_POLLED] =
 		offsetof(struct wp_wake_stats, epoll_items_polled),
 	[WP_WSTAT_EPOLL_EVENTS] = offsetof(struct wp_wake_stats, epoll_events),
 	[WP_WSTAT_EPOLL_SLEEPS] = offsetof(struct wp_wake_stats, epoll_sleeps),
+	[WP_WSTAT_EPOLL_BUSY_LOOPS] =
+		offsetof(struct wp_wake_stats, epoll_busy_loops),
+	[WP_WSTAT_EPOLL_BUSY_HITS] =
+		offsetof(struct wp_wake_stats, epoll_busy_hits),
 };
 
 static const char *const wake_kind_names[WP_WAKE__MAX] = {

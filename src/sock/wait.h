@@ -213,11 +213,15 @@ struct wp_wake_stats {
 	uint64_t poll_scans;	      /* passes over the whole descriptor set */
 	uint64_t poll_fds_scanned; /* ->poll() calls of those passes: N each */
 	uint64_t poll_sleeps;	   /* times a poll/select caller slept */
+	uint64_t poll_busy_loops;  /* ... spun first (net.core.busy_poll) */
+	uint64_t poll_busy_hits;   /* ... and found events without sleeping */
 	uint64_t epoll_waits;	   /* wp_epoll_wait calls */
 	uint64_t epoll_items_polled; /* ->poll() calls by epoll: ready items
 					only */
 	uint64_t epoll_events;	     /* events returned by wp_epoll_wait */
 	uint64_t epoll_sleeps;	     /* times an epoll_wait caller slept */
+	uint64_t epoll_busy_loops;   /* ... spun first (net.core.busy_poll) */
+	uint64_t epoll_busy_hits;    /* ... and found events without sleeping */
 };
 
 enum wp_wake_stat {
@@ -227,10 +231,14 @@ enum wp_wake_stat {
 	WP_WSTAT_POLL_SCANS,
 	WP_WSTAT_POLL_FDS_SCANNED,
 	WP_WSTAT_POLL_SLEEPS,
+	WP_WSTAT_POLL_BUSY_LOOPS,
+	WP_WSTAT_POLL_BUSY_HITS,
 	WP_WSTAT_EPOLL_WAITS,
 	WP_WSTAT_EPOLL_ITEMS_POLLED,
 	WP_WSTAT_EPOLL_EVENTS,
 	WP_WSTAT_EPOLL_SLEEPS,
+	WP_WSTAT_EPOLL_BUSY_LOOPS,
+	WP_WSTAT_EPOLL_BUSY_HITS,
 };
 
 /* "pollwake" for WP_WAKE_POLLWAKE; "?" out of range. */

@@ -12,7 +12,10 @@
  *     sleeper, many readers sharing one socket (each datagram to exactly
  *     one of them), many writers (each with its own transmit pool),
  *     a send waiting for transmit buffers, zero-copy loans released on
- *     another thread.
+ *     another thread;
+ *   - busy polling (SO_BUSY_POLL, net.core.busy_read / busy_poll): a
+ *     blocking read, poll, select and epoll spin before they sleep and
+ *     catch data that way; off, nothing spins.
  * Datagrams carry (sender, sequence) so every test checks that each one
  * arrived exactly once, intact, in order per sender.
  */
@@ -761,6 +764,166 @@ static void test_zero_copy_threads(void **state)
 	assert_int_equal(wp_close(fa), 0);
 }
 
+/* --- busy polling ---------------------------------------------------------- */
+
+struct busy_reader {
+	int fd, ep, mode; /* R_BLOCKING, R_POLL, R_SELECT or R_EPOLL_LT */
+	int rounds;
+	_Atomic int waiting; /* the round the reader is in the call of */
+	_Atomic int done;    /* rounds finished */
+	bool ok;
+};
+
+static void *busy_reader_main(void *arg)
+{
+	struct busy_reader *b = arg;
+	struct dgram d;
+
+	for (int i = 1; i <= b->rounds; i++) {
+		atomic_store(&b->waiting, i);
+		if (b->mode == R_POLL) {
+			struct wp_pollfd p = { .fd = b->fd,
+					       .events = WP_POLLIN };
+
+			if (wp_poll(&p, 1, -1) != 1)
+				return NULL;
+		} else if (b->mode == R_SELECT) {
+			wp_fd_set rs;
+
+			wp_fd_zero(&rs);
+			wp_fd_setbit(b->fd, &rs);
+			if (wp_select(b->fd + 1, &rs, NULL, NULL, NULL) != 1)
+				return NULL;
+		} else if (b->mode == R_EPOLL_LT) {
+			struct wp_epoll_event ev;
+
+			if (wp_epoll_wait(b->ep, &ev, 1, -1) != 1)
+				return NULL;
+		}
+		if (wp_recv(b->fd, &d, sizeof(d), 0) != (ssize_t)sizeof(d) ||
+		    d.seq != (uint32_t)i)
+			return NULL;
+		atomic_store(&b->done, i);
+	}
+	b->ok = true;
+	return NULL;
+}
+
+/*
+ * A reader that busy-polls spins before it sleeps; a datagram that comes
+ * while it spins is taken without a sleep or a wake-up. Whether one
+ * comes in time depends on the host's scheduling, so over several rounds
+ * at least one must have been caught spinning, every round must have
+ * spun, and every datagram must have arrived.
+ */
+static void run_busy_reader(struct ufx *fx, int mode)
+{
+	struct busy_reader b = { .mode = mode, .rounds = 8, .ep = -1 };
+	int fa = ufx_udp(fx->a, INADDR_ANY, 0);
+	struct wp_socket_stats st;
+	struct wp_wake_stats w0, w1;
+	pthread_t t;
+	int one_s = 1000000, v = 0;
+	socklen_t len = sizeof(v);
+
+	/* net.core.busy_read is what a new socket starts with... */
+	assert_int_equal(
+		wp_sysctl_set(&fx->b->sysctl, "net.core.busy_read", "70"), 0);
+	b.fd = ufx_udp(fx->b, INADDR_ANY, PORT_B);
+	assert_int_equal(
+		wp_getsockopt(b.fd, SOL_SOCKET, SO_BUSY_POLL, &v, &len), 0);
+	assert_int_equal(v, 70);
+	/* ... and SO_BUSY_POLL sets it per socket (negative: EINVAL). */
+	v = -1;
+	ufx_expect_errno(
+		wp_setsockopt(b.fd, SOL_SOCKET, SO_BUSY_POLL, &v, sizeof(v)),
+		EINVAL);
+	assert_int_equal(wp_setsockopt(b.fd, SOL_SOCKET, SO_BUSY_POLL, &one_s,
+				       sizeof(one_s)),
+			 0);
+	/* poll, select and epoll spin for net.core.busy_poll. */
+	assert_int_equal(
+		wp_sysctl_set(&fx->b->sysctl, "net.core.busy_poll", "1000000"),
+		0);
+	if (mode == R_EPOLL_LT) {
+		struct wp_epoll_event ev = { .events = WP_EPOLLIN,
+					     .data.fd = b.fd };
+
+		b.ep = wp_epoll_create1(0);
+		assert_true(b.ep >= 0);
+		assert_int_equal(wp_epoll_ctl(b.ep, WP_EPOLL_CTL_ADD, b.fd, &ev),
+				 0);
+	}
+	wp_wake_stats_shared(&w0);
+	assert_int_equal(pthread_create(&t, NULL, busy_reader_main, &b), 0);
+	for (int i = 1; i <= b.rounds; i++) {
+		uint64_t limit = real_ns() + REAL_LIMIT_NS;
+
+		while (atomic_load(&b.waiting) < i) {
+			assert_true(real_ns() < limit);
+			nap();
+		}
+		nap(); /* into the call, spinning */
+		send_seq(fa, 0, (uint32_t)i);
+		while (atomic_load(&b.done) < i) {
+			assert_true(real_ns() < limit);
+			ufx_run(fx, 100 * WP_NSEC_PER_USEC);
+		}
+	}
+	pthread_join(t, NULL);
+	assert_true(b.ok);
+	wp_wake_stats_shared(&w1);
+	assert_int_equal(wp_socket_get_stats(b.fd, &st), 0);
+	if (mode == R_BLOCKING) {
+		assert_true(st.busy_polls >= (uint64_t)b.rounds);
+		assert_true(st.busy_poll_hits >= 1);
+		assert_true(st.busy_poll_hits <= st.busy_polls);
+	} else if (mode == R_EPOLL_LT) {
+		assert_true(w1.epoll_busy_loops - w0.epoll_busy_loops >=
+			    (uint64_t)b.rounds);
+		assert_true(w1.epoll_busy_hits - w0.epoll_busy_hits >= 1);
+	} else {
+		assert_true(w1.poll_busy_loops - w0.poll_busy_loops >=
+			    (uint64_t)b.rounds);
+		assert_true(w1.poll_busy_hits - w0.poll_busy_hits >= 1);
+	}
+	if (b.ep >= 0)
+		assert_int_equal(wp_close(b.ep), 0);
+	assert_int_equal(wp_close(b.fd), 0);
+	assert_int_equal(wp_close(fa), 0);
+}
+
+static void test_busy_read(void **state)
+{
+	run_busy_reader(*state, R_BLOCKING);
+}
+
+static void test_busy_poll(void **state)
+{
+	run_busy_reader(*state, R_POLL);
+	run_busy_reader(*state, R_SELECT);
+	run_busy_reader(*state, R_EPOLL_LT);
+}
+
+/* Off (the default): no spinning at all. */
+static void test_busy_poll_off(void **state)
+{
+	struct wp_socket_stats s0, s1;
+	struct wp_wake_stats w0, w1;
+
+	wp_socket_get_global_stats(&s0);
+	wp_wake_stats_shared(&w0);
+	run_reader(*state, R_BLOCKING);
+	run_reader(*state, R_POLL);
+	run_reader(*state, R_EPOLL_LT);
+	wp_wake_stats_shared(&w1);
+	wp_socket_get_global_stats(&s1);
+	assert_true(s1.sleeps > s0.sleeps);
+	assert_int_equal(s1.busy_polls - s0.busy_polls, 0);
+	assert_int_equal(w1.poll_busy_loops - w0.poll_busy_loops, 0);
+	assert_int_equal(w1.epoll_busy_loops - w0.epoll_busy_loops, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -772,6 +935,8 @@ int main(void)
 		T(test_rcvtimeo_data_first),   T(test_shutdown_wakes),
 		T(test_shared_socket_readers), T(test_concurrent_writers),
 		T(test_tx_pool_backpressure),  T(test_zero_copy_threads),
+		T(test_busy_read),	       T(test_busy_poll),
+		T(test_busy_poll_off),
 #undef T
 	};
 
