@@ -333,12 +333,37 @@ static void queue_rcv(struct wp_tcp_sock *tp, struct wp_skb *skb)
 	wp_release_sock(sk);
 }
 
+/* 2 MSL: how long TIME_WAIT lasts. */
+static uint64_t tcp_tw_len(const struct wp_net *net)
+{
+	return 2 * (uint64_t)TCP_SYSCTL(net, tcp_msl_ms, 30000) *
+	       WP_NSEC_PER_MSEC;
+}
+
+/*
+ * tcp_time_wait: into TIME_WAIT for 2 MSL, unless net.ipv4.
+ * tcp_max_tw_buckets sockets are there already: then, as Linux does, the
+ * connection is done at once and TCPTimeWaitOverflow counts it (the
+ * table of old connections stays bounded whatever the close rate).
+ */
+static void tcp_time_wait(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
+{
+	int32_t max = TCP_SYSCTL(tp->net, tcp_max_tw_buckets, 65536);
+
+	if (atomic_load_explicit(&tp->net->tcp->tw_count,
+				 memory_order_relaxed) >= (uint32_t)max) {
+		WP_MIB_INC(tc->pc, TCPTimeWaitOverflow);
+		wp__tcp_done(tc, tp);
+		return;
+	}
+	wp__tcp_set_state(tc, tp, WP_TCP_TIME_WAIT);
+	wp__tcp_timers_clear_all(tc, tp);
+	wp__tcp_timer_set(tc, tp, TCP_T_TIMEWAIT,
+			  tc->pc->now + tcp_tw_len(tp->net));
+}
+
 static void fin_received(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
 {
-	struct wp_net *net = tp->net;
-	uint64_t tw = 2 * (uint64_t)TCP_SYSCTL(net, tcp_msl_ms, 30000) *
-		      WP_NSEC_PER_MSEC;
-
 	tp->fin_rcvd = true;
 	tp->rcv_nxt++;
 	atomic_fetch_or(&tp->sk.sk_shutdown, WP_RCV_SHUTDOWN);
@@ -353,9 +378,7 @@ static void fin_received(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
 		break;
 	case WP_TCP_FIN_WAIT2:
 		wp__tcp_timer_clear(tc, tp, TCP_T_KEEPALIVE);
-		wp__tcp_set_state(tc, tp, WP_TCP_TIME_WAIT);
-		wp__tcp_timers_clear_all(tc, tp);
-		wp__tcp_timer_set(tc, tp, TCP_T_TIMEWAIT, tc->pc->now + tw);
+		tcp_time_wait(tc, tp);
 		break;
 	default:
 		break;
@@ -693,8 +716,6 @@ static void rtt_from_ack(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
 static void fin_acked(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
 {
 	struct wp_net *net = tp->net;
-	uint64_t tw = 2 * (uint64_t)TCP_SYSCTL(net, tcp_msl_ms, 30000) *
-		      WP_NSEC_PER_MSEC;
 
 	switch (tp->state_core) {
 	case WP_TCP_FIN_WAIT1:
@@ -709,9 +730,7 @@ static void fin_acked(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
 						WP_NSEC_PER_SEC);
 		break;
 	case WP_TCP_CLOSING:
-		wp__tcp_set_state(tc, tp, WP_TCP_TIME_WAIT);
-		wp__tcp_timers_clear_all(tc, tp);
-		wp__tcp_timer_set(tc, tp, TCP_T_TIMEWAIT, tc->pc->now + tw);
+		tcp_time_wait(tc, tp);
 		break;
 	case WP_TCP_LAST_ACK:
 		wp__tcp_done(tc, tp);
@@ -1192,12 +1211,8 @@ static void rcv_state_process(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
 	case WP_TCP_TIME_WAIT:
 		/* A retransmitted FIN: ACK it, restart 2 MSL. */
 		if (th->flags & WP_TCP_FIN) {
-			uint64_t tw = 2 *
-				      (uint64_t)TCP_SYSCTL(tp->net, tcp_msl_ms,
-							   30000) *
-				      WP_NSEC_PER_MSEC;
-
-			wp__tcp_timer_set(tc, tp, TCP_T_TIMEWAIT, pc->now + tw);
+			wp__tcp_timer_set(tc, tp, TCP_T_TIMEWAIT,
+					  pc->now + tcp_tw_len(tp->net));
 			wp__tcp_send_ack(tc, tp);
 		}
 		wp_consume_skb(skb);

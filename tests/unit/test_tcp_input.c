@@ -802,6 +802,72 @@ static void delayed_ack_waits_at_most_200ms(void **state)
 	nfx_advance(fx, WP_NSEC_PER_MSEC);
 }
 
+/*
+ * Our close, the peer's ACK and FIN: TIME_WAIT for 2 MSL, then gone. With
+ * net.ipv4.tcp_max_tw_buckets sockets in TIME_WAIT already, the next
+ * connection that would enter it is done at once and counted
+ * (TCPTimeWaitOverflow), as on Linux.
+ */
+static void close_into_time_wait(struct nfx *fx, struct wp_tcp_sock *c,
+				 uint32_t us, uint32_t them, uint16_t port)
+{
+	struct wp_tcp_repr t, fin;
+
+	uint32_t i;
+
+	nfx_clear_tx(fx);
+	wp_tcp_close(c);
+	nfx_run(fx);
+	/* The FIN (after whatever else the core had to say). */
+	for (i = 0; i < fx->ntx; i++) {
+		sent_tcp(fx, i, &fin);
+		if (fin.sport == port && (fin.flags & WP_TCP_FIN))
+			break;
+	}
+	assert_true(i < fx->ntx);
+	assert_int_equal(fin.seq, us);
+	t = seg(WP_TCP_ACK | WP_TCP_FIN, them, us + 1);
+	t.sport = 80;
+	t.dport = port;
+	nfx_clear_tx(fx);
+	inject_tcp(fx, &t);
+}
+
+static void time_wait_is_bounded(void **state)
+{
+	struct nfx *fx = *state;
+	struct wp_tcp_sock *c1, *c2;
+	uint32_t us1, them1, us2, them2;
+	uint16_t p1, p2;
+	struct wp_net_mib m;
+
+	assert_int_equal(wp_sysctl_set(&fx->sysctl,
+				       "net.ipv4.tcp_max_tw_buckets", "1"),
+			 0);
+	c1 = active_conn(fx, &us1, &them1, &p1);
+	c2 = active_conn(fx, &us2, &them2, &p2);
+	close_into_time_wait(fx, c1, us1, them1, p1);
+	assert_int_equal(wp_sk_state(&c1->sk), WP_TCP_TIME_WAIT);
+	assert_int_equal(wp_tcp_count_states(fx->net, 1u << WP_TCP_TIME_WAIT),
+			 1);
+	close_into_time_wait(fx, c2, us2, them2, p2);
+	/* The bucket is full: c2 is done, not waiting. */
+	assert_int_equal(wp_sk_state(&c2->sk), WP_TCP_CLOSE);
+	assert_int_equal(wp_tcp_count_states(fx->net, 1u << WP_TCP_TIME_WAIT),
+			 1);
+	nfx_mib(fx, &m);
+	assert_int_equal(m.TCPTimeWaitOverflow, 1);
+	assert_int_equal(m.TW, 0);
+	wp_sock_put(&c1->sk);
+	wp_sock_put(&c2->sk);
+	/* 2 MSL later (60 s by default) the first is gone too. */
+	nfx_advance(fx, 61 * WP_NSEC_PER_SEC);
+	assert_int_equal(wp_tcp_count_states(fx->net, 1u << WP_TCP_TIME_WAIT),
+			 0);
+	nfx_mib(fx, &m);
+	assert_int_equal(m.TW, 1);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -821,6 +887,7 @@ int main(void)
 		T(keepalive_probes_then_times_out),
 		T(keepalive_answered_keeps_the_connection),
 		T(delayed_ack_waits_at_most_200ms),
+		T(time_wait_is_bounded),
 	};
 #undef T
 
