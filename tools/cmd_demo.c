@@ -229,27 +229,38 @@ static void print_summary(struct wp_stack *s, const struct snap *z,
 	wp_nic_print_stats(s->nic, stdout);
 }
 
+#define TRACE_TRIES 16
+
 /*
- * What `wirepath trace --count 1 --proto udp` shows: one packet sampled
- * now, its record taken once its journey ended (it is read, consumed or
- * dropped). False if none completed within a second.
+ * What `wirepath trace --count N --proto P [--port Q]` shows: up to N
+ * packets sampled now, each record taken once its journey ended (read,
+ * consumed or dropped); the first that went all the way to read() is
+ * kept, else the last. (A TCP flow's packets are mostly pure ACKs, which
+ * TCP consumes: the journey worth showing is a segment with data.) False
+ * if none completed within a second.
  */
 static bool trace_one(struct wp_stack *s, struct wp_trace_record *rec,
-		      uint8_t proto)
+		      uint8_t proto, uint16_t port, unsigned count)
 {
-	const struct wp_trace_filter f = { .every = 1, .proto = proto };
+	const struct wp_trace_filter f = { .every = 1,
+					   .proto = proto,
+					   .port = port };
 	size_t got = 0;
 
-	if (wp_trace_session_begin(s->trace, &f, 1))
+	if (wp_trace_session_begin(s->trace, &f, count))
 		return false;
-	for (int i = 0; i < 1000 && !got; i++) {
+	for (int i = 0; i < 1000 && got < count; i++) {
 		struct timespec ts = { 0, 1000000 };
 
 		nanosleep(&ts, NULL);
-		got = wp_trace_session_take(s->trace, rec, 1);
+		if (wp_trace_session_take(s->trace, rec, 1) != 1)
+			continue;
+		got++;
+		if (rec->ns[WP_STAMP_READ])
+			break;
 	}
 	wp_trace_session_end(s->trace);
-	return got == 1;
+	return got > 0;
 }
 
 static int demo_main(int argc, char **argv)
@@ -372,8 +383,9 @@ static int demo_main(int argc, char **argv)
 		print_interval(s, &prev, &cur, 1.0, phase, json, sec);
 		prev = cur;
 	}
-	traced = !json && trace_one(s, &rec, WP_TRACE_PROTO_UDP);
-	traced_tcp = !json && trace_one(s, &rec_tcp, WP_TRACE_PROTO_TCP);
+	traced = !json && trace_one(s, &rec, WP_TRACE_PROTO_UDP, 0, 1);
+	traced_tcp = !json && trace_one(s, &rec_tcp, WP_TRACE_PROTO_TCP, 7,
+					TRACE_TRIES);
 	wp_ctl_stop(s);
 	demo_host_stop(host);
 	wp_stack_stop(s);
@@ -387,8 +399,9 @@ static int demo_main(int argc, char **argv)
 		wp_trace_record_print(&rec, stdout);
 	}
 	if (traced_tcp) {
-		printf("\nOne TCP segment's journey (wirepath trace --count 1 "
-		       "--proto tcp):\n");
+		printf("\nOne TCP segment's journey (wirepath trace --count %d "
+		       "--proto tcp --port 7: the first to reach read()):\n",
+		       TRACE_TRIES);
 		wp_trace_record_print(&rec_tcp, stdout);
 	}
 	demo_host_destroy(host);
