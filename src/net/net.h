@@ -158,7 +158,7 @@ struct wp_net_mib {
 		EmbryonicRsts, ListenOverflows, ListenDrops, TW, PAWSEstab,
 		DelayedACKs, TCPHPHits, TCPPureAcks, TCPHPAcks, TCPRenoRecovery,
 		TCPSackRecovery, TCPFastRetrans, TCPSlowStartRetrans,
-		TCPTimeouts, TCPLossProbes, TCPOFOQueue, TCPOFODrop,
+		TCPTimeouts, TCPLossProbes, TCPOFOQueue, TCPOFODrop, OfoPruned,
 		TCPOFOMerge, TCPRcvQDrop, TCPChallengeACK, TCPSYNChallenge,
 		TCPAbortOnData, TCPAbortOnClose, TCPAbortOnTimeout,
 		TCPAbortOnLinger, TCPAbortFailed, TCPSACKReneging,

@@ -140,6 +140,7 @@ static const struct line tcpext_lines[] = {
 	L(RAW, "TCPRcvCoalesce", TCPRcvCoalesce),
 	L(RAW, "TCPOFOQueue", TCPOFOQueue),
 	L(RAW, "TCPOFODrop", TCPOFODrop),
+	L(RAW, "OfoPruned", OfoPruned),
 	L(RAW, "TCPOFOMerge", TCPOFOMerge),
 	L(RAW, "TCPChallengeACK", TCPChallengeACK),
 	L(RAW, "TCPSYNChallenge", TCPSYNChallenge),

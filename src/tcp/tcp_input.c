@@ -538,6 +538,36 @@ static bool rmem_admits(const struct wp_tcp_sock *tp, const struct wp_skb *skb)
 	       rcvbuf + rcvbuf / 4;
 }
 
+/*
+ * tcp_prune_ofo_queue: memory is short for a segment at seq. Drop what
+ * the out-of-order queue holds beyond it, highest first (the data
+ * furthest from deliverable), until the segment fits: otherwise a queue
+ * full of out-of-order data (a flood of tiny segments, or only heavy
+ * loss) would leave no room for the in-order segment that fills the
+ * hole, and the connection would stall. Counted once per prune
+ * (OfoPruned); the SACK blocks then name only what is still held (RFC
+ * 2018 allows a receiver to discard SACKed data). True if it fits now.
+ */
+static bool ofo_prune(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
+		      const struct wp_skb *skb, uint32_t seq)
+{
+	bool pruned = false;
+	struct wp_skb *t;
+
+	while (!rmem_admits(tp, skb) && (t = tp->ofo.tail) &&
+	       after(tcp_cb(t)->seq, seq)) {
+		wp_skb_unlink(&tp->ofo, t);
+		atomic_fetch_sub(&tp->sk.sk_rmem_alloc, wp_skb_truesize(t));
+		wp_kfree_skb_reason(t, WP_DROP_TCP_OFO_DROP);
+		pruned = true;
+	}
+	if (pruned) {
+		WP_MIB_INC(tc->pc, OfoPruned);
+		update_sacks(tp, seq);
+	}
+	return rmem_admits(tp, skb);
+}
+
 /* Delayed ACK (RFC 9293 3.8.6.3, RFC 5681 4.2): ACK every second full
  * segment, the first segments of a connection at once (quickack), and
  * otherwise within ato (<= 200 ms). A GRO skb counts as the segments in
@@ -610,7 +640,7 @@ static void data_queue(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
 		cb->flags &= (uint16_t)~WP_TCP_FIN;
 	}
 	cb->end_seq = seq + skb->len;
-	if (!rmem_admits(tp, skb)) {
+	if (!rmem_admits(tp, skb) && !ofo_prune(tc, tp, skb, seq)) {
 		WP_MIB_INC(pc, TCPRcvQDrop);
 		ack_snd_check(tc, tp, true);
 		tcp_drop(pc, skb, WP_DROP_SOCKET_RCVBUFF);

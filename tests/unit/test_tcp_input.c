@@ -803,6 +803,91 @@ static void delayed_ack_waits_at_most_200ms(void **state)
 }
 
 /*
+ * SegmentSmack: a flood of 1-byte segments, every other byte, never the
+ * first. The out-of-order queue holds at most TCP_OFO_MAX_SEGS of them
+ * and no more memory than the receive buffer allows (the rest dropped
+ * and counted: TCPOFODrop, TCPRcvQDrop), and when the holes are filled
+ * what was kept is delivered in order. Then the urgent pointer: URG with a pointer past
+ * the payload (RFC 9293 lets urgent data run beyond a segment) or at 0
+ * changes nothing for the data, which is delivered inline, as with
+ * SO_OOBINLINE.
+ */
+static void tiny_segment_flood_and_urgent_pointer(void **state)
+{
+	struct nfx *fx = *state;
+	const uint32_t n = 3000;
+	struct wp_tcp_repr t, sa;
+	struct wp_net_mib m;
+	struct conn k;
+	static char buf[8192];
+	uint8_t b = 'x';
+	int got;
+
+	open_conn(fx, &k, NULL, &sa);
+	for (uint32_t i = 0; i < n; i++) {
+		t = seg(WP_TCP_ACK, k.snd + 1 + 2 * i, k.iss + 1);
+		t.payload = &b;
+		t.payload_len = 1;
+		nfx_clear_tx(fx);
+		inject_tcp(fx, &t);
+	}
+	/* Held, or dropped and counted: by the queue's bound (TCPOFODrop)
+	 * or the receive memory's (TCPRcvQDrop: a quarter of slack over
+	 * sk_rcvbuf at most). */
+	nfx_mib(fx, &m);
+	assert_true(k.c->ofo.qlen <= 1024);
+	assert_int_equal(k.c->ofo.qlen + m.TCPOFODrop + m.TCPRcvQDrop, n);
+	assert_true(m.TCPOFODrop + m.TCPRcvQDrop > 0);
+	assert_true(atomic_load(&k.c->sk.sk_rmem_alloc) <=
+		    (uint32_t)atomic_load(&k.c->sk.sk_rcvbuf) * 5 / 4);
+	assert_int_equal(wp_tcp_recvmsg(k.c, buf, sizeof(buf), 0), -EAGAIN);
+	/* Fill the first hole: byte 0, then the queue's first run. */
+	t = seg(WP_TCP_ACK, k.snd, k.iss + 1);
+	t.payload = &b;
+	t.payload_len = 1;
+	inject_tcp(fx, &t);
+	got = wp_tcp_recvmsg(k.c, buf, sizeof(buf), 0);
+	assert_int_equal(got, 2); /* byte 0 and the held byte 1 */
+	/* There was no room for byte 0 but by pruning the queue's tail. */
+	nfx_mib(fx, &m);
+	assert_int_equal(m.OfoPruned, 1);
+	k.snd += 2;
+	/* A whole segment over the rest of the holes' range is taken, the
+	 * held bytes with it (each the same 'x'). */
+	{
+		static uint8_t fill[2 * 3000];
+
+		memset(fill, 'x', sizeof(fill));
+		t = seg(WP_TCP_ACK, k.snd, k.iss + 1);
+		t.payload = fill;
+		t.payload_len = 1000;
+		inject_tcp(fx, &t);
+		got = wp_tcp_recvmsg(k.c, buf, sizeof(buf), 0);
+		assert_true(got >= 1000);
+		for (int i = 0; i < got; i++)
+			assert_int_equal(buf[i], 'x');
+		k.snd += (uint32_t)got;
+	}
+	/* URG, pointer far past the payload, then URG with pointer 0. */
+	t = seg(WP_TCP_ACK | WP_TCP_URG | WP_TCP_PSH, k.snd, k.iss + 1);
+	t.urg_ptr = 60000;
+	t.payload = (const uint8_t *)"urgent";
+	t.payload_len = 6;
+	inject_tcp(fx, &t);
+	k.snd += 6;
+	t = seg(WP_TCP_ACK | WP_TCP_URG, k.snd, k.iss + 1);
+	t.urg_ptr = 0;
+	t.payload = (const uint8_t *)"!";
+	t.payload_len = 1;
+	inject_tcp(fx, &t);
+	k.snd += 1;
+	assert_int_equal(wp_tcp_recvmsg(k.c, buf, sizeof(buf), 0), 7);
+	assert_memory_equal(buf, "urgent!", 7);
+	assert_int_equal(wp_sk_state(&k.c->sk), WP_TCP_ESTABLISHED);
+	close_conn(fx, &k);
+}
+
+/*
  * Our close, the peer's ACK and FIN: TIME_WAIT for 2 MSL, then gone. With
  * net.ipv4.tcp_max_tw_buckets sockets in TIME_WAIT already, the next
  * connection that would enter it is done at once and counted
@@ -888,6 +973,7 @@ int main(void)
 		T(keepalive_answered_keeps_the_connection),
 		T(delayed_ack_waits_at_most_200ms),
 		T(time_wait_is_bounded),
+		T(tiny_segment_flood_and_urgent_pointer),
 	};
 #undef T
 
