@@ -58,15 +58,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	struct ufx *fx = *state;
-
-	wp_fdtable_destroy(fx->fdt);
-	fx->fdt = wp_fdtable_create(256, &fx->a->clock);
-	wp_fdtable_set_current(fx->fdt);
-	ufx_run(fx, 2 * WP_NSEC_PER_SEC);
-	assert_int_equal(wp_tcp_nsocks(fx->a->net), 0);
-	assert_int_equal(wp_tcp_nsocks(fx->b->net), 0);
-	ufx_destroy(fx);
+	ufx_destroy_tcp(*state);
 	return 0;
 }
 
@@ -92,26 +84,25 @@ static void wait_counter(struct ufx *fx, struct wp_app *app, const char *name,
 	assert_int_equal(counter(app, name), want);
 }
 
+struct bounded_step {
+	struct ufx *fx;
+	uint64_t limit;
+};
+
+static void bounded_step(void *arg)
+{
+	struct bounded_step *b = arg;
+
+	assert_true(real_ns() < b->limit);
+	step(b->fx);
+}
+
 /* A TCP connection from A to B:port, run until established. */
 static int cl_connect(struct ufx *fx, uint16_t port)
 {
-	struct sockaddr_in to = ufx_sin(UFX_IP_B, port);
-	int fd = wp_socket_net(fx->a, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	uint64_t limit = real_ns() + REAL_LIMIT_NS;
-	struct wp_pollfd p = { .fd = fd, .events = WP_POLLOUT };
-	int err;
-	socklen_t len = sizeof(err);
+	struct bounded_step b = { fx, real_ns() + REAL_LIMIT_NS };
 
-	assert_true(fd >= 0);
-	ufx_expect_errno(wp_connect(fd, UFX_SA(to), sizeof(to)), EINPROGRESS);
-	while (wp_poll(&p, 1, 0) == 0) {
-		assert_true(real_ns() < limit);
-		step(fx);
-	}
-	assert_int_equal(wp_getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len),
-			 0);
-	assert_int_equal(err, 0);
-	return fd;
+	return ufx_tcp_connect(fx, port, bounded_step, &b);
 }
 
 static void cl_send(struct ufx *fx, int fd, const void *buf, size_t len)
@@ -418,6 +409,23 @@ static void test_iperf3_tcp(void **state)
 	wp_app_stop(app);
 }
 
+/* A UDP test's stream: the client's 4-byte hello on u, the server's
+ * answer, then TEST_START and TEST_RUNNING on the control connection. */
+static void cl_udp_stream(struct ufx *fx, int c, int u)
+{
+	uint32_t msg = 0x36373839u, reply = 0;
+	uint64_t limit = real_ns() + REAL_LIMIT_NS;
+
+	ufx_sendto(u, &msg, 4, UFX_IP_B, 5201);
+	while (wp_recv(u, &reply, 4, MSG_DONTWAIT) != 4) {
+		assert_true(real_ns() < limit);
+		step(fx);
+	}
+	assert_int_equal(reply, 0x39383736u);
+	assert_int_equal(cl_state(fx, c), 1); /* TEST_START */
+	assert_int_equal(cl_state(fx, c), 2); /* TEST_RUNNING */
+}
+
 static void test_iperf3_udp(void **state)
 {
 	struct ufx *fx = *state;
@@ -425,23 +433,13 @@ static void test_iperf3_udp(void **state)
 	struct wp_app *app = wp_app_start(wp_app_find("iperf3"), fx->b, 5201,
 					  err, sizeof(err));
 	int c, u = ufx_udp(fx->a, INADDR_ANY, 0);
-	uint32_t msg = 0x36373839u, reply = 0;
 	uint8_t d[200];
-	uint64_t limit;
 
 	assert_non_null(app);
 	c = cl_begin(fx, "{\"udp\":true,\"parallel\":1,\"len\":200,"
 			 "\"bandwidth\":1000000}");
 	assert_int_equal(cl_state(fx, c), 10);
-	ufx_sendto(u, &msg, 4, UFX_IP_B, 5201);
-	limit = real_ns() + REAL_LIMIT_NS;
-	while (wp_recv(u, &reply, 4, MSG_DONTWAIT) != 4) {
-		assert_true(real_ns() < limit);
-		step(fx);
-	}
-	assert_int_equal(reply, 0x39383736u);
-	assert_int_equal(cl_state(fx, c), 1);
-	assert_int_equal(cl_state(fx, c), 2);
+	cl_udp_stream(fx, c, u);
 	/* Packets 1..10 but 5 (lost), then a short one. */
 	for (uint32_t i = 1; i <= 10; i++) {
 		uint32_t h[3] = { htonl(1000), htonl(0), htonl(i) };
@@ -473,22 +471,13 @@ static void test_iperf3_next_client(void **state)
 	struct wp_app *app = wp_app_start(wp_app_find("iperf3"), fx->b, 5201,
 					  err, sizeof(err));
 	int c, c2, u = ufx_udp(fx->a, INADDR_ANY, 0);
-	uint32_t msg = 0x36373839u, reply = 0;
-	uint64_t limit;
 	uint8_t b;
 
 	assert_non_null(app);
 	c = cl_begin(fx, "{\"udp\":true,\"parallel\":1,\"len\":200,"
 			 "\"bandwidth\":1000000}");
 	assert_int_equal(cl_state(fx, c), 10);
-	ufx_sendto(u, &msg, 4, UFX_IP_B, 5201);
-	limit = real_ns() + REAL_LIMIT_NS;
-	while (wp_recv(u, &reply, 4, MSG_DONTWAIT) != 4) {
-		assert_true(real_ns() < limit);
-		step(fx);
-	}
-	assert_int_equal(cl_state(fx, c), 1);
-	assert_int_equal(cl_state(fx, c), 2);
+	cl_udp_stream(fx, c, u);
 	assert_int_equal(cl_results_exchange(fx, c), 0);
 	/* A second client, another cookie: served. */
 	c2 = cl_connect(fx, 5201);

@@ -67,13 +67,7 @@ static int teardown(void **state)
 
 	for (int i = 0; i < f->napps; i++)
 		wp_app_stop(f->app[i]);
-	wp_fdtable_destroy(fx->fdt);
-	fx->fdt = wp_fdtable_create(256, &fx->a->clock);
-	wp_fdtable_set_current(fx->fdt);
-	ufx_run(fx, 2 * WP_NSEC_PER_SEC);
-	assert_int_equal(wp_tcp_nsocks(fx->a->net), 0);
-	assert_int_equal(wp_tcp_nsocks(fx->b->net), 0);
-	ufx_destroy(fx);
+	ufx_destroy_tcp(fx);
 	free(f);
 	return 0;
 }
@@ -106,24 +100,15 @@ static void step(struct fx *f)
 	assert_true(real_ns() < f->limit);
 }
 
+static void step_fx(void *f)
+{
+	step(f);
+}
+
 /* A connection from A to B:port, established. */
 static int client(struct fx *f, uint16_t port)
 {
-	struct sockaddr_in to = ufx_sin(UFX_IP_B, port);
-	int fd = wp_socket_net(f->u->a, AF_INET, SOCK_STREAM | SOCK_NONBLOCK,
-			       0),
-	    err = -1;
-	socklen_t len = sizeof(err);
-	struct wp_pollfd p = { .fd = fd, .events = WP_POLLOUT };
-
-	assert_true(fd >= 0);
-	ufx_expect_errno(wp_connect(fd, UFX_SA(to), sizeof(to)), EINPROGRESS);
-	while (wp_poll(&p, 1, 0) == 0)
-		step(f);
-	assert_int_equal(wp_getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len),
-			 0);
-	assert_int_equal(err, 0);
-	return fd;
+	return ufx_tcp_connect(f->u, port, step_fx, f);
 }
 
 /* Send all of buf, stepping while the send buffer is full. */

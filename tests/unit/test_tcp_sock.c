@@ -73,16 +73,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	struct ufx *fx = *state;
-
 	/* Every descriptor closed: FINs, TIME_WAIT, and nothing left. */
-	wp_fdtable_destroy(fx->fdt);
-	fx->fdt = wp_fdtable_create(256, &fx->a->clock);
-	wp_fdtable_set_current(fx->fdt);
-	ufx_run(fx, 2 * WP_NSEC_PER_SEC);
-	assert_int_equal(wp_tcp_nsocks(fx->a->net), 0);
-	assert_int_equal(wp_tcp_nsocks(fx->b->net), 0);
-	ufx_destroy(fx);
+	ufx_destroy_tcp(*state);
 	return 0;
 }
 

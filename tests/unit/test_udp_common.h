@@ -28,6 +28,7 @@
 #include "skb/pool.h"
 #include "sock/fd.h"
 #include "stack/stack.h"
+#include "tcp/tcp.h"
 #include "wirepath/pair.h"
 #include "wirepath/socket.h"
 
@@ -197,6 +198,44 @@ static inline void ufx_expect_errno(long ret, int err)
 {
 	assert_int_equal(ret, -1);
 	assert_int_equal(errno, err);
+}
+
+/*
+ * For tests that used TCP: every descriptor closed (a fresh table in
+ * place of the old one), two seconds for FINs and TIME_WAIT (the tests
+ * set net.ipv4.tcp_msl_ms low), no TCP socket left on either side; then
+ * ufx_destroy's checks.
+ */
+static inline void ufx_destroy_tcp(struct ufx *fx)
+{
+	wp_fdtable_destroy(fx->fdt);
+	fx->fdt = wp_fdtable_create(256, &fx->a->clock);
+	wp_fdtable_set_current(fx->fdt);
+	ufx_run(fx, 2 * WP_NSEC_PER_SEC);
+	assert_int_equal(wp_tcp_nsocks(fx->a->net), 0);
+	assert_int_equal(wp_tcp_nsocks(fx->b->net), 0);
+	ufx_destroy(fx);
+}
+
+/* A non-blocking TCP connection from A to B:port, established; step(arg)
+ * moves the machine (and whatever else) while the handshake runs. */
+static inline int ufx_tcp_connect(struct ufx *fx, uint16_t port,
+				  void (*step)(void *arg), void *arg)
+{
+	struct sockaddr_in to = ufx_sin(UFX_IP_B, port);
+	int fd = wp_socket_net(fx->a, AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct wp_pollfd p = { .fd = fd, .events = WP_POLLOUT };
+	int err = -1;
+	socklen_t len = sizeof(err);
+
+	assert_true(fd >= 0);
+	ufx_expect_errno(wp_connect(fd, UFX_SA(to), sizeof(to)), EINPROGRESS);
+	while (wp_poll(&p, 1, 0) == 0)
+		step(arg);
+	assert_int_equal(wp_getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len),
+			 0);
+	assert_int_equal(err, 0);
+	return fd;
 }
 
 #endif
