@@ -53,6 +53,13 @@ struct wp_http_request {
 	bool has_content_length;
 	bool transfer_encoding; /* present: its body we cannot frame */
 	uint64_t content_length;
+	/* Range and If-Modified-Since as sent (NULL: absent); the last
+	 * one counts if repeated. Read with wp_http_parse_range and
+	 * wp_http_parse_date. */
+	const char *range;
+	size_t range_len;
+	const char *if_modified_since;
+	size_t if_modified_since_len;
 	unsigned nfields;
 	size_t head_len; /* bytes of the head, empty line included */
 };
@@ -73,5 +80,56 @@ int wp_http_parse_request(const uint8_t *buf, size_t len,
 
 /* The reason phrase of a status this server sends ("Not Found"). */
 const char *wp_http_reason(int status);
+
+/*
+ * The file a request target names, below a served directory: the path
+ * (absolute-form loses scheme and authority, any form its query and
+ * fragment), percent-decoded (RFC 3986 2.1), split on '/', empty and
+ * "." segments dropped, written to out as "a/b/c" (no leading or
+ * trailing '/'; "" is the directory itself), NUL-terminated. out holds
+ * at least len + 1 bytes (decoding only shortens).
+ * Returns the length written, or the status to answer, negated:
+ *   -400  not a path ("*", no leading '/'), a bad %-escape, a %00, or a
+ *         ".." segment, sent or decoded (WP_HTTP_PATH_DOTDOT set): the
+ *         server never goes above the directory;
+ *   -404  a %2F: no file name below the directory holds a '/'.
+ * *flags: WP_HTTP_PATH_DIR when the path ended in '/' or named the root.
+ * A pure function, fuzzed.
+ */
+enum {
+	WP_HTTP_PATH_DIR = 1,
+	WP_HTTP_PATH_DOTDOT = 2,
+};
+int wp_http_target_path(const char *target, size_t len, char *out, size_t cap,
+			unsigned *flags);
+
+/*
+ * A Range field value (RFC 9110 14.1.2) against a representation of
+ * size bytes: "bytes=a-b", "bytes=a-" or "bytes=-n".
+ *   1     one satisfiable range: *first .. *last (inclusive, clipped
+ *         to the size): answer 206;
+ *   0     ignore it (another unit, several ranges, malformed): answer
+ *         200 with the whole (14.2: a server may ignore Range);
+ *   -416  none of it lies inside the representation.
+ */
+int wp_http_parse_range(const char *v, size_t n, uint64_t size, uint64_t *first,
+			uint64_t *last);
+
+/*
+ * An IMF-fixdate (RFC 9110 5.6.7): "Sun, 06 Nov 1994 08:49:37 GMT", to
+ * seconds since the epoch. 0, or -1 if it is not one (the obsolete
+ * formats included: a condition with an invalid date is ignored, 13.1.3).
+ */
+int wp_http_parse_date(const char *v, size_t n, int64_t *t);
+
+/* Seconds since the epoch as an IMF-fixdate; out holds at least
+ * WP_HTTP_DATE_LEN + 1 bytes. Years 1970..9999. */
+#define WP_HTTP_DATE_LEN 29
+void wp_http_format_date(int64_t t, char *out);
+
+/* The Content-Type of a file name, by its extension (html, txt, css,
+ * js, json, png, jpg, gif, svg, pdf, wasm; application/octet-stream
+ * otherwise). */
+const char *wp_http_content_type(const char *name, size_t len);
 
 #endif
