@@ -43,11 +43,13 @@ const struct wp_app_type *wp_app_find(const char *name)
 }
 
 int wp_app_parse(const char *spec, const struct wp_app_type **type,
-		 uint16_t *port, char *err, size_t errlen)
+		 uint16_t *port, const char **arg, char *err, size_t errlen)
 {
-	const char *colon = strchr(spec, ':');
-	char name[32], *end;
+	const char *colon = strchr(spec, ':'), *third;
+	char name[32], digits[8];
+	char *end;
 	unsigned long p;
+	size_t n;
 
 	if (!colon || (size_t)(colon - spec) >= sizeof(name)) {
 		snprintf(err, errlen,
@@ -70,13 +72,43 @@ int wp_app_parse(const char *spec, const struct wp_app_type **type,
 			 spec, name, names);
 		return -EINVAL;
 	}
-	errno = 0;
-	p = strtoul(colon + 1, &end, 10);
-	if (colon[1] == '\0' || *end != '\0' || errno || p < 1 || p > 65535) {
+	third = strchr(colon + 1, ':');
+	n = third ? (size_t)(third - colon - 1) : strlen(colon + 1);
+	if (n == 0 || n >= sizeof(digits)) {
 		snprintf(err, errlen, "--app %s: the port must be 1..65535",
 			 spec);
 		return -EINVAL;
 	}
+	memcpy(digits, colon + 1, n);
+	digits[n] = '\0';
+	errno = 0;
+	p = strtoul(digits, &end, 10);
+	if (*end != '\0' || errno || p < 1 || p > 65535 || digits[0] == '-' ||
+	    digits[0] == '+' || digits[0] == ' ') {
+		snprintf(err, errlen, "--app %s: the port must be 1..65535",
+			 spec);
+		return -EINVAL;
+	}
+	if (third && !(*type)->arg_name) {
+		snprintf(err, errlen,
+			 "--app %s: %s takes no third field (%s:PORT)", spec,
+			 name, name);
+		return -EINVAL;
+	}
+	if (third && third[1] == '\0') {
+		snprintf(err, errlen,
+			 "--app %s: %s after the port is empty "
+			 "(%s:PORT[:%s])",
+			 spec, (*type)->arg_name, name, (*type)->arg_name);
+		return -EINVAL;
+	}
+	if (third && !arg) {
+		snprintf(err, errlen, "--app %s: no %s here (%s:PORT)", spec,
+			 (*type)->arg_name, name);
+		return -EINVAL;
+	}
+	if (arg)
+		*arg = third ? third + 1 : NULL;
 	*port = (uint16_t)p;
 	return 0;
 }
@@ -151,6 +183,13 @@ static void stream_close_fds(struct wp_app *app)
 struct wp_app *wp_app_start(const struct wp_app_type *type, struct wp_stack *s,
 			    uint16_t port, char *err, size_t errlen)
 {
+	return wp_app_start_arg(type, s, port, NULL, err, errlen);
+}
+
+struct wp_app *wp_app_start_arg(const struct wp_app_type *type,
+				struct wp_stack *s, uint16_t port,
+				const char *arg, char *err, size_t errlen)
+{
 	struct sockaddr_in sin = {
 		.sin_family = AF_INET,
 		.sin_port = htons(port),
@@ -168,6 +207,15 @@ struct wp_app *wp_app_start(const struct wp_app_type *type, struct wp_stack *s,
 	app->stack = s;
 	app->port = port;
 	app->epfd = app->wakefd = -1;
+	if (arg) {
+		app->arg = strdup(arg);
+		if (!app->arg) {
+			e = ENOMEM;
+			snprintf(err, errlen, "%s:%u: out of memory",
+				 type->name, port);
+			goto out_free;
+		}
+	}
 	app->fd = wp_socket_net(
 		s, AF_INET,
 		type->sock_type | (type->stream ? SOCK_NONBLOCK : 0), 0);
@@ -214,6 +262,7 @@ out_close:
 	stream_close_fds(app);
 	wp_close(app->fd);
 out_free:
+	free(app->arg);
 	free(app);
 	errno = e;
 	return NULL;
@@ -238,7 +287,10 @@ void wp_app_join(struct wp_app *app)
 
 void wp_app_stop(struct wp_app *app)
 {
+	if (!app)
+		return;
 	wp_app_join(app);
+	free(app->arg);
 	free(app);
 }
 
@@ -272,7 +324,7 @@ void wp_app_print(struct wp_app *app, FILE *out)
 		fprintf(out,
 			"%s:%u accepted %llu active %llu closed %llu "
 			"rx_bytes %llu tx_bytes %llu requests %llu "
-			"responses %llu rejects %llu errors %llu\n",
+			"responses %llu rejects %llu errors %llu",
 			app->type->name, app->port,
 			(unsigned long long)atomic_load(&app->accepted),
 			(unsigned long long)atomic_load(&app->active),
@@ -283,17 +335,17 @@ void wp_app_print(struct wp_app *app, FILE *out)
 			(unsigned long long)atomic_load(&app->replies),
 			(unsigned long long)atomic_load(&app->rejects),
 			(unsigned long long)atomic_load(&app->errors));
-		return;
+	} else {
+		fprintf(out,
+			"%s:%u handled %llu rx_bytes %llu replies %llu "
+			"tx_bytes %llu errors %llu",
+			app->type->name, app->port,
+			(unsigned long long)atomic_load(&app->handled),
+			(unsigned long long)atomic_load(&app->rx_bytes),
+			(unsigned long long)atomic_load(&app->replies),
+			(unsigned long long)atomic_load(&app->tx_bytes),
+			(unsigned long long)atomic_load(&app->errors));
 	}
-	fprintf(out,
-		"%s:%u handled %llu rx_bytes %llu replies %llu tx_bytes %llu "
-		"errors %llu",
-		app->type->name, app->port,
-		(unsigned long long)atomic_load(&app->handled),
-		(unsigned long long)atomic_load(&app->rx_bytes),
-		(unsigned long long)atomic_load(&app->replies),
-		(unsigned long long)atomic_load(&app->tx_bytes),
-		(unsigned long long)atomic_load(&app->errors));
 	for (unsigned i = 0; i < app->type->ncounters; i++)
 		fprintf(out, " %s %llu", app->type->counter_names[i],
 			(unsigned long long)atomic_load(&app->counter[i]));

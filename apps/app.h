@@ -9,7 +9,9 @@
  *   wp_app_stop(app);   wake the thread; it closes what it has; join
  *
  * Specs: NAME:PORT, e.g. udp-echo:7 (RFC 862), udp-sink:9 (RFC 863),
- * tcp-echo:7, tcp-sink:9, tcp-source:19 (RFC 864), http:80.
+ * tcp-echo:7, tcp-sink:9, tcp-source:19 (RFC 864), http:80; an
+ * application that takes one has a third field, NAME:PORT:ARG
+ * (http:80:/srv/www, the directory it serves).
  *
  * Datagram applications sleep in a blocking receive on their socket's
  * wait queue and are woken by sk_data_ready; stopping shuts the socket
@@ -108,6 +110,9 @@ struct wp_app_type {
 	int (*open)(struct wp_app *app, char *err, size_t errlen);
 	void (*close)(struct wp_app *app);
 	const char *transport; /* for messages: "UDP" (NULL), "TCP and UDP" */
+	/* What the optional third field of the spec is ("DIR"); NULL: the
+	 * application takes none. Its open() reads app->arg. */
+	const char *arg_name;
 	/* Names of app->counter[i], what wp_app_print shows beyond the
 	 * common ones: protocol errors and the like, each named. */
 	const char *const *counter_names;
@@ -130,13 +135,14 @@ struct wp_app_conn {
 	void *priv;			 /* conn_size bytes of the ops' own */
 };
 
-#define WP_APP_COUNTERS 12
+#define WP_APP_COUNTERS 16
 
 struct wp_app {
 	const struct wp_app_type *type;
 	struct wp_stack *stack;
 	uint16_t port;
-	int fd; /* the datagram socket, or the listener */
+	char *arg; /* the spec's third field, or NULL (type->arg_name) */
+	int fd;	   /* the datagram socket, or the listener */
 	pthread_t thread;
 	_Atomic bool stop;
 	_Atomic bool exited; /* the thread's body returned */
@@ -166,11 +172,13 @@ const struct wp_app_type *wp_app_find(const char *name);
 const struct wp_app_type *wp_app_at(unsigned i);
 
 /*
- * Parse "NAME:PORT" (PORT 1..65535). 0, or -EINVAL with a message naming
- * the problem in err.
+ * Parse "NAME:PORT" or "NAME:PORT:ARG" (PORT 1..65535; ARG, everything
+ * after the second colon, only for a type with an arg_name). *arg points
+ * into spec, or is NULL without a third field. 0, or -EINVAL with a
+ * message naming the problem in err.
  */
 int wp_app_parse(const char *spec, const struct wp_app_type **type,
-		 uint16_t *port, char *err, size_t errlen);
+		 uint16_t *port, const char **arg, char *err, size_t errlen);
 
 /*
  * Open a socket on s, bind it to INADDR_ANY:port (a stream application
@@ -179,6 +187,11 @@ int wp_app_parse(const char *spec, const struct wp_app_type **type,
  */
 struct wp_app *wp_app_start(const struct wp_app_type *type, struct wp_stack *s,
 			    uint16_t port, char *err, size_t errlen);
+/* The same with the spec's third field (NULL: none); the type's open()
+ * checks it (http: the directory exists). */
+struct wp_app *wp_app_start_arg(const struct wp_app_type *type,
+				struct wp_stack *s, uint16_t port,
+				const char *arg, char *err, size_t errlen);
 
 /* Wake the thread, join it (it closes its connections), close, free.
  * NULL: no-op. */
@@ -202,7 +215,8 @@ bool wp_app_idle(struct wp_app *app);
  * "udp-echo:7 handled 12 rx_bytes 768 replies 12 tx_bytes 768 errors 0",
  * then the type's own counters ("... bad_cookie 1"); stream
  * applications: "tcp-echo:7 accepted 3 active 1 closed 2 rx_bytes ...
- * tx_bytes ... requests ... responses ... rejects ... errors 0".
+ * tx_bytes ... requests ... responses ... rejects ... errors 0", then
+ * the type's own counters (http: status_404 2 ...).
  */
 void wp_app_print(struct wp_app *app, FILE *out);
 

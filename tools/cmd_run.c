@@ -92,8 +92,12 @@ static const char usage[] =
 	"  --app tcp-sink:PORT   read and count every byte (RFC 863)\n"
 	"  --app tcp-source:PORT send the RFC 864 character stream until the\n"
 	"                        peer closes (downloads)\n"
-	"  --app http:PORT       HTTP/1.1: GET / (a page), GET /bytes/N (N\n"
-	"                        bytes of the RFC 864 stream), HEAD\n"
+	"  --app http:PORT[:DIR] HTTP/1.1 (GET, HEAD, keep-alive): with DIR\n"
+	"                        the files under DIR (index.html for a\n"
+	"                        directory, Range, If-Modified-Since; never\n"
+	"                        a file outside DIR); without, GET / (a\n"
+	"                        page), GET /bytes/N (N bytes of the RFC 864\n"
+	"                        stream)\n"
 	"  --app iperf3:PORT     an iperf3 server (iperf3 -s; TCP and UDP\n"
 	"                        tests, -R, -P): iperf3 -c ADDR -p PORT\n"
 	"  --app sockperf:PORT   a sockperf server (UDP and TCP): sockperf\n"
@@ -183,6 +187,7 @@ static void on_signal(int sig)
 struct run_app {
 	const struct wp_app_type *type;
 	uint16_t port;
+	const char *arg; /* NAME:PORT:ARG (http's DIR), or NULL */
 };
 
 struct run_opts {
@@ -375,7 +380,8 @@ static int parse_one(struct wp_args *a, int id, struct run_opts *o)
 			return wp_cli_bad_value("run", a->opt, "at most 16",
 						"one too many");
 		if (wp_app_parse(a->arg, &o->app[o->napps].type,
-				 &o->app[o->napps].port, err, sizeof(err)))
+				 &o->app[o->napps].port, &o->app[o->napps].arg,
+				 err, sizeof(err)))
 			return wp_cli_usage_error(&wp_cmd_run, "%s", err);
 		o->napps++;
 		return WP_EXIT_OK;
@@ -521,19 +527,21 @@ static int start_apps(struct wp_stack *s, const struct run_opts *o,
 	char err[256];
 
 	for (unsigned i = 0; i < o->napps; i++) {
-		apps[i] = wp_app_start(o->app[i].type, s, o->app[i].port, err,
-				       sizeof(err));
+		apps[i] = wp_app_start_arg(o->app[i].type, s, o->app[i].port,
+					   o->app[i].arg, err, sizeof(err));
 		if (!apps[i]) {
 			while (i-- > 0)
 				wp_app_stop(apps[i]);
 			return wp_cli_fail("run", "--app %s", err);
 		}
-		fprintf(stderr, "wirepath run: %s listening on %s port %u\n",
+		fprintf(stderr,
+			"wirepath run: %s listening on %s port %u%s%s\n",
 			o->app[i].type->name,
 			o->app[i].type->transport ? o->app[i].type->transport
 			: o->app[i].type->sock_type == SOCK_STREAM ? "TCP"
 								   : "UDP",
-			o->app[i].port);
+			o->app[i].port, o->app[i].arg ? ", serving " : "",
+			o->app[i].arg ? o->app[i].arg : "");
 	}
 	return WP_EXIT_OK;
 }

@@ -46,11 +46,13 @@ static void test_parse(void **state)
 
 	(void)state;
 	assert_int_equal(
-		wp_app_parse("udp-echo:7", &t, &port, err, sizeof(err)), 0);
+		wp_app_parse("udp-echo:7", &t, &port, NULL, err, sizeof(err)),
+		0);
 	assert_string_equal(t->name, "udp-echo");
 	assert_int_equal(port, 7);
-	assert_int_equal(
-		wp_app_parse("udp-sink:65535", &t, &port, err, sizeof(err)), 0);
+	assert_int_equal(wp_app_parse("udp-sink:65535", &t, &port, NULL, err,
+				      sizeof(err)),
+			 0);
 	assert_ptr_equal(t, wp_app_find("udp-sink"));
 	assert_int_equal(port, 65535);
 	static const char *const bad[] = {
@@ -67,7 +69,7 @@ static void test_parse(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = 0;
 		assert_int_equal(
-			wp_app_parse(bad[i], &t, &port, err, sizeof(err)),
+			wp_app_parse(bad[i], &t, &port, NULL, err, sizeof(err)),
 			-EINVAL);
 		assert_non_null(strstr(err, "--app"));
 	}

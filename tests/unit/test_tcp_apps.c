@@ -729,13 +729,15 @@ static void test_parse_specs(void **state)
 
 		snprintf(spec, sizeof(spec), "%s:8080", names[i]);
 		assert_int_equal(
-			wp_app_parse(spec, &t, &port, err, sizeof(err)), 0);
+			wp_app_parse(spec, &t, &port, NULL, err, sizeof(err)),
+			0);
 		assert_string_equal(t->name, names[i]);
 		assert_int_equal(t->sock_type, SOCK_STREAM);
 		assert_int_equal(port, 8080);
 	}
-	assert_int_equal(wp_app_parse("ftp:21", &t, &port, err, sizeof(err)),
-			 -EINVAL);
+	assert_int_equal(
+		wp_app_parse("ftp:21", &t, &port, NULL, err, sizeof(err)),
+		-EINVAL);
 	assert_non_null(strstr(err, "tcp-echo, tcp-sink, tcp-source, http"));
 }
 
