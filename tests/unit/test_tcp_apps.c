@@ -12,15 +12,25 @@
  *     Connection: close and HTTP/1.0, 400/404/405/413/414/431/501/505,
  *     a malformed request that closes its connection while a download
  *     on another goes on intact;
+ *   - http:PORT:DIR over a temporary directory: files small and large
+ *     (byte-checked), HEAD, index.html, keep-alive and pipelining,
+ *     Range and If-Modified-Since, traversal ("..", encoded or not, a
+ *     symlink out of the directory) refused, the error statuses and
+ *     their counters; the path, range and date functions on their own;
  *   - stop: every connection is closed (the clients read the end of the
  *     stream), the counters add up.
  * Teardown checks every pool is whole and every TCP socket is gone.
  */
 #include "test_udp_common.h"
 
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../../apps/app.h"
+#include "../../apps/http_parse.h"
 #include "core/sysctl.h"
 #include "tcp/tcp.h"
 
@@ -72,16 +82,22 @@ static int teardown(void **state)
 	return 0;
 }
 
-static struct wp_app *start(struct fx *f, const char *name, uint16_t port)
+static struct wp_app *start_arg(struct fx *f, const char *name, uint16_t port,
+				const char *arg)
 {
 	char err[200];
-	struct wp_app *app = wp_app_start(wp_app_find(name), f->u->b, port, err,
-					  sizeof(err));
+	struct wp_app *app = wp_app_start_arg(wp_app_find(name), f->u->b, port,
+					      arg, err, sizeof(err));
 
 	if (!app)
 		fail_msg("%s", err);
 	f->app[f->napps++] = app;
 	return app;
+}
+
+static struct wp_app *start(struct fx *f, const char *name, uint16_t port)
+{
+	return start_arg(f, name, port, NULL);
 }
 
 /* One step of the machine, then wait until every application caught
@@ -403,7 +419,7 @@ struct response {
 };
 
 /* Read one response off fd; bodyless: a HEAD's (Content-Length says
- * what GET would give). false if the stream ended first. */
+ * what GET would give), as a 304 is. false if the stream ended first. */
 static bool read_response(struct fx *f, int fd, struct response *r,
 			  bool bodyless)
 {
@@ -429,7 +445,9 @@ static bool read_response(struct fx *f, int fd, struct response *r,
 	}
 	r->close = strcasestr(r->head, "\r\nConnection: close\r\n") != NULL;
 	assert_true(r->has_length);
-	if (bodyless)
+	/* A 304's Content-Length is what a 200 would have sent
+	 * (RFC 9110 8.6): no body follows. */
+	if (bodyless || r->status == 304)
 		return true;
 	r->body = malloc(r->length + 1);
 	assert_non_null(r->body);
@@ -656,6 +674,560 @@ static void test_http_isolation(void **state)
 	free(body);
 }
 
+/* --- http:PORT:DIR ------------------------------------------------------ */
+
+#define BIG_FILE (5u << 20)
+
+/* A directory to serve, and one beside it that must stay out of reach:
+ *   www/index.html  www/small.txt  www/big.bin (BIG_FILE bytes)
+ *   www/sub/x.json (no index.html)  www/empty.css
+ *   www/in.txt -> small.txt         www/out -> ../secret/key.txt
+ *   www/abs -> /etc/passwd          www/fifo (a FIFO)
+ *   secret/key.txt */
+struct tree {
+	char root[64], www[80];
+};
+
+static const char small_txt[] = "hello from a file\n";
+static const char index_html[] = "<h1>index</h1>\n";
+
+static uint8_t big_byte(size_t i)
+{
+	return pattern(7, i);
+}
+
+static void put_file(const char *dir, const char *name, const void *data,
+		     size_t len)
+{
+	char path[320];
+	FILE *fp;
+
+	assert_true((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) <
+		    sizeof(path));
+	fp = fopen(path, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(data, 1, len, fp), len);
+	assert_int_equal(fclose(fp), 0);
+}
+
+static void tree_make(struct tree *t)
+{
+	char p[160];
+	uint8_t *big = malloc(BIG_FILE);
+
+	assert_non_null(big);
+	snprintf(t->root, sizeof(t->root), "/tmp/wp-httpdir-XXXXXX");
+	assert_non_null(mkdtemp(t->root));
+	snprintf(t->www, sizeof(t->www), "%s/www", t->root);
+	assert_int_equal(mkdir(t->www, 0755), 0);
+	snprintf(p, sizeof(p), "%s/secret", t->root);
+	assert_int_equal(mkdir(p, 0755), 0);
+	put_file(p, "key.txt", "SECRET\n", 7);
+	snprintf(p, sizeof(p), "%s/sub", t->www);
+	assert_int_equal(mkdir(p, 0755), 0);
+	put_file(p, "x.json", "{}\n", 3);
+	put_file(t->www, "index.html", index_html, sizeof(index_html) - 1);
+	put_file(t->www, "small.txt", small_txt, sizeof(small_txt) - 1);
+	put_file(t->www, "empty.css", "", 0);
+	for (size_t i = 0; i < BIG_FILE; i++)
+		big[i] = big_byte(i);
+	put_file(t->www, "big.bin", big, BIG_FILE);
+	free(big);
+	snprintf(p, sizeof(p), "%s/in.txt", t->www);
+	assert_int_equal(symlink("small.txt", p), 0);
+	snprintf(p, sizeof(p), "%s/out", t->www);
+	assert_int_equal(symlink("../secret/key.txt", p), 0);
+	snprintf(p, sizeof(p), "%s/abs", t->www);
+	assert_int_equal(symlink("/etc/passwd", p), 0);
+	snprintf(p, sizeof(p), "%s/fifo", t->www);
+	assert_int_equal(mkfifo(p, 0644), 0);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void tree_remove(struct tree *t)
+{
+	assert_int_equal(nftw(t->root, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+static uint64_t app_counter(struct wp_app *app, const char *name)
+{
+	for (unsigned i = 0; i < app->type->ncounters; i++)
+		if (strcmp(app->type->counter_names[i], name) == 0)
+			return atomic_load(&app->counter[i]);
+	fail_msg("no counter %s", name);
+	return 0;
+}
+
+/* GET path on fd (kept alive); the response read, its status. */
+static int get(struct fx *f, int fd, const char *method, const char *path,
+	       const char *fields, struct response *r)
+{
+	char req[512];
+
+	snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: b\r\n%s\r\n",
+		 method, path, fields ? fields : "");
+	send_str(f, fd, req);
+	assert_true(read_response(f, fd, r, strcmp(method, "HEAD") == 0));
+	return r->status;
+}
+
+static void check_big(const uint8_t *body, size_t off, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (body[i] != big_byte(off + i))
+			fail_msg("big.bin byte %zu", off + i);
+}
+
+static void test_http_dir_files(void **state)
+{
+	struct fx *f = *state;
+	struct tree t;
+	struct wp_app *app;
+	struct response r;
+	int fd;
+
+	tree_make(&t);
+	app = start_arg(f, "http", 80, t.www);
+	fd = client(f, 80);
+	/* A small file, with its type and date. */
+	assert_int_equal(get(f, fd, "GET", "/small.txt", NULL, &r), 200);
+	assert_int_equal(r.length, sizeof(small_txt) - 1);
+	assert_memory_equal(r.body, small_txt, r.length);
+	assert_non_null(strstr(r.head, "\r\nContent-Type: text/plain"));
+	assert_non_null(strstr(r.head, "\r\nLast-Modified: "));
+	assert_non_null(strstr(r.head, " GMT\r\n"));
+	assert_false(r.close);
+	response_free(&r);
+	/* The root and a directory give index.html (or 404 without). */
+	assert_int_equal(get(f, fd, "GET", "/", NULL, &r), 200);
+	assert_string_equal((char *)r.body, index_html);
+	assert_non_null(strstr(r.head, "\r\nContent-Type: text/html"));
+	response_free(&r);
+	assert_int_equal(get(f, fd, "GET", "/./index.html?q=1", NULL, &r), 200);
+	assert_string_equal((char *)r.body, index_html);
+	response_free(&r);
+	assert_int_equal(get(f, fd, "GET", "/sub/", NULL, &r), 404);
+	response_free(&r);
+	assert_int_equal(get(f, fd, "GET", "/sub//x.json", NULL, &r), 200);
+	assert_non_null(strstr(r.head, "\r\nContent-Type: application/json"));
+	assert_string_equal((char *)r.body, "{}\n");
+	response_free(&r);
+	assert_int_equal(get(f, fd, "GET", "/empty.css", NULL, &r), 200);
+	assert_int_equal(r.length, 0);
+	assert_non_null(strstr(r.head, "\r\nContent-Type: text/css"));
+	response_free(&r);
+	/* HEAD: the length, no body (the next response follows at once). */
+	assert_int_equal(get(f, fd, "HEAD", "/big.bin", NULL, &r), 200);
+	assert_int_equal(r.length, BIG_FILE);
+	assert_non_null(
+		strstr(r.head, "\r\nContent-Type: application/octet-stream"));
+	/* The large file, byte for byte, then more on the same
+	 * connection: keep-alive across three requests. */
+	assert_int_equal(get(f, fd, "GET", "/big.bin", NULL, &r), 200);
+	assert_int_equal(r.length, BIG_FILE);
+	check_big(r.body, 0, BIG_FILE);
+	response_free(&r);
+	assert_int_equal(get(f, fd, "GET", "/in.txt", NULL, &r), 200);
+	assert_memory_equal(r.body, small_txt, r.length);
+	response_free(&r);
+	/* Pipelined: three requests in one write, answered in order; the
+	 * last asks to close. */
+	send_str(f, fd,
+		 "GET /small.txt HTTP/1.1\r\nHost: b\r\n\r\n"
+		 "GET /nope HTTP/1.1\r\nHost: b\r\n\r\n"
+		 "GET /index.html HTTP/1.1\r\nHost: b\r\n"
+		 "Connection: close\r\n\r\n");
+	assert_true(read_response(f, fd, &r, false));
+	assert_int_equal(r.status, 200);
+	assert_memory_equal(r.body, small_txt, r.length);
+	response_free(&r);
+	assert_true(read_response(f, fd, &r, false));
+	assert_int_equal(r.status, 404);
+	response_free(&r);
+	assert_true(read_response(f, fd, &r, false));
+	assert_int_equal(r.status, 200);
+	assert_true(r.close);
+	assert_string_equal((char *)r.body, index_html);
+	response_free(&r);
+	expect_eof(f, fd);
+	assert_int_equal(wp_close(fd), 0);
+	wait_count(f, &app->closed, 1);
+	assert_int_equal(atomic_load(&app->handled), 12);
+	assert_int_equal(atomic_load(&app->replies), 12);
+	assert_int_equal(atomic_load(&app->rejects), 2);
+	assert_int_equal(app_counter(app, "status_404"), 2);
+	assert_int_equal(atomic_load(&app->errors), 0);
+	tree_remove(&t);
+}
+
+/* Two downloads of the large file at once, each byte-exact: the bodies
+ * come from the file in chunks, interleaved. */
+static void test_http_dir_concurrent(void **state)
+{
+	struct fx *f = *state;
+	struct tree t;
+	struct wp_app *app;
+	uint8_t *body[2];
+	size_t got[2] = { 0 }, hn[2] = { 0 };
+	char head[2][512];
+	int fd[2];
+
+	tree_make(&t);
+	app = start_arg(f, "http", 80, t.www);
+	for (int i = 0; i < 2; i++) {
+		body[i] = malloc(BIG_FILE);
+		assert_non_null(body[i]);
+		fd[i] = client(f, 80);
+		send_str(f, fd[i], "GET /big.bin HTTP/1.1\r\nHost: b\r\n\r\n");
+	}
+	while (got[0] < BIG_FILE || got[1] < BIG_FILE) {
+		for (int i = 0; i < 2; i++) {
+			ssize_t n;
+
+			/* The head a byte at a time, then the body. */
+			while (hn[i] < 4 ||
+			       memcmp(head[i] + hn[i] - 4, "\r\n\r\n", 4)) {
+				assert_true(hn[i] < sizeof(head[i]));
+				n = wp_recv(fd[i], head[i] + hn[i], 1, 0);
+				if (n <= 0)
+					break;
+				hn[i]++;
+			}
+			if (hn[i] < 4 ||
+			    memcmp(head[i] + hn[i] - 4, "\r\n\r\n", 4))
+				continue;
+			n = wp_recv(fd[i], body[i] + got[i],
+				    BIG_FILE - got[i] < 20000
+					    ? BIG_FILE - got[i]
+					    : 20000,
+				    0);
+			if (n > 0)
+				got[i] += (size_t)n;
+		}
+		step(f);
+	}
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(memcmp(head[i], "HTTP/1.1 200 OK\r\n", 17), 0);
+		check_big(body[i], 0, BIG_FILE);
+		free(body[i]);
+		assert_int_equal(wp_close(fd[i]), 0);
+	}
+	wait_count(f, &app->closed, 2);
+	assert_int_equal(atomic_load(&app->errors), 0);
+	tree_remove(&t);
+}
+
+static void test_http_dir_refusals(void **state)
+{
+	struct fx *f = *state;
+	static const struct {
+		const char *target;
+		int status;
+	} cases[] = {
+		{ "/../secret/key.txt", 400 },
+		{ "/%2e%2e/secret/key.txt", 400 },
+		{ "/sub/%2E./../secret/key.txt", 400 },
+		{ "/sub/..", 400 },
+		{ "/sub/.%2e", 400 },
+		{ "/..%2fsecret/key.txt", 404 },
+		{ "/%2fetc/passwd", 404 },
+		{ "/small.txt%00.html", 400 },
+		{ "/small%zz", 400 },
+		{ "/small%2", 400 },
+		{ "*", 400 },
+		{ "/out", 404 },  /* a symlink out of the directory */
+		{ "/abs", 404 },  /* an absolute symlink */
+		{ "/fifo", 404 }, /* not a regular file */
+		{ "/small.txt/", 404 },
+		{ "/nope.html", 404 },
+		{ "/sub/x.json/..", 400 },
+	};
+	struct tree t;
+	struct wp_app *app;
+	struct response r;
+	static char big[12000];
+	int fd, n;
+
+	tree_make(&t);
+	app = start_arg(f, "http", 80, t.www);
+	/* Each on one kept-alive connection: none of these ends it. */
+	fd = client(f, 80);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int st = get(f, fd, "GET", cases[i].target, NULL, &r);
+
+		if (st != cases[i].status)
+			fail_msg("%s: %d, not %d", cases[i].target, st,
+				 cases[i].status);
+		assert_null(strstr((char *)r.body, "SECRET"));
+		assert_null(strstr((char *)r.body, "root:"));
+		assert_false(r.close);
+		response_free(&r);
+	}
+	/* 405 with Allow, its body dropped; still served afterwards. */
+	send_str(f, fd,
+		 "PUT /small.txt HTTP/1.1\r\nHost: b\r\nContent-Length: 3\r\n"
+		 "\r\nabc");
+	assert_true(read_response(f, fd, &r, false));
+	assert_int_equal(r.status, 405);
+	assert_non_null(strstr(r.head, "\r\nAllow: GET, HEAD\r\n"));
+	response_free(&r);
+	assert_int_equal(get(f, fd, "GET", "/small.txt", NULL, &r), 200);
+	response_free(&r);
+	assert_int_equal(wp_close(fd), 0);
+	/* What ends its connection: malformed, too large, too long. */
+	assert_int_equal(request_status(f,
+					"GET /small.txt HTTP/1.1\r\n"
+					"Host: b\r\nBad Header\r\n\r\n",
+					true),
+			 400);
+	assert_int_equal(
+		request_status(f,
+			       "POST /small.txt HTTP/1.1\r\nHost: b\r\n"
+			       "Content-Length: 70000\r\n\r\n",
+			       true),
+		413);
+	n = snprintf(big, sizeof(big), "GET / HTTP/1.1\r\nHost: b\r\nX: ");
+	memset(big + n, 'v', 9000);
+	memcpy(big + n + 9000, "\r\n\r\n", 5);
+	assert_int_equal(request_status(f, big, true), 431);
+	memcpy(big, "GET /", 5);
+	memset(big + 5, 'a', 5000);
+	memcpy(big + 5005, " HTTP/1.1\r\nHost: b\r\n\r\n", 23);
+	assert_int_equal(request_status(f, big, true), 414);
+	assert_int_equal(
+		request_status(f, "GET / HTTP/2.0\r\nHost: b\r\n\r\n", true),
+		505);
+	wait_count(f, &app->closed, 6);
+	assert_int_equal(app_counter(app, "status_400"), 10 + 1);
+	assert_int_equal(app_counter(app, "status_404"), 7);
+	assert_int_equal(app_counter(app, "status_405"), 1);
+	assert_int_equal(app_counter(app, "status_413"), 1);
+	assert_int_equal(app_counter(app, "status_414"), 1);
+	assert_int_equal(app_counter(app, "status_431"), 1);
+	assert_int_equal(app_counter(app, "status_505"), 1);
+	/* "..": six sent or decoded; symlinks out: two. */
+	assert_int_equal(app_counter(app, "escapes"), 6 + 2);
+	assert_int_equal(atomic_load(&app->rejects), 11 + 7 + 5);
+	assert_int_equal(atomic_load(&app->errors), 0);
+	tree_remove(&t);
+}
+
+static void test_http_dir_conditional(void **state)
+{
+	struct fx *f = *state;
+	struct tree t;
+	struct wp_app *app;
+	struct response r;
+	char path[160], fields[128], date[WP_HTTP_DATE_LEN + 1];
+	struct stat st;
+	int fd;
+
+	tree_make(&t);
+	app = start_arg(f, "http", 80, t.www);
+	fd = client(f, 80);
+	assert_int_equal(
+		get(f, fd, "GET", "/big.bin", "Range: bytes=100-199\r\n", &r),
+		206);
+	assert_int_equal(r.length, 100);
+	assert_non_null(strstr(r.head, "\r\nContent-Range: bytes 100-199/"));
+	check_big(r.body, 100, 100);
+	response_free(&r);
+	assert_int_equal(
+		get(f, fd, "GET", "/big.bin", "Range: bytes=-70000\r\n", &r),
+		206);
+	assert_int_equal(r.length, 70000);
+	check_big(r.body, BIG_FILE - 70000, 70000);
+	response_free(&r);
+	assert_int_equal(
+		get(f, fd, "GET", "/big.bin", "Range: bytes=5000000-\r\n", &r),
+		206);
+	assert_int_equal(r.length, BIG_FILE - 5000000);
+	check_big(r.body, 5000000, BIG_FILE - 5000000);
+	response_free(&r);
+	assert_int_equal(
+		get(f, fd, "GET", "/small.txt", "Range: bytes=100-\r\n", &r),
+		416);
+	assert_non_null(strstr(r.head, "\r\nContent-Range: bytes */18\r\n"));
+	response_free(&r);
+	/* Several ranges: ignored, the whole. */
+	assert_int_equal(
+		get(f, fd, "GET", "/small.txt", "Range: bytes=0-1,4-5\r\n", &r),
+		200);
+	assert_int_equal(r.length, sizeof(small_txt) - 1);
+	response_free(&r);
+	/* If-Modified-Since: at the file's own date, 304 with no body;
+	 * a day earlier, the file. */
+	snprintf(path, sizeof(path), "%s/small.txt", t.www);
+	assert_int_equal(stat(path, &st), 0);
+	wp_http_format_date(st.st_mtim.tv_sec, date);
+	snprintf(fields, sizeof(fields), "If-Modified-Since: %s\r\n", date);
+	assert_int_equal(get(f, fd, "HEAD", "/small.txt", fields, &r), 304);
+	assert_int_equal(get(f, fd, "GET", "/small.txt", fields, &r), 304);
+	assert_non_null(strstr(r.head, date));
+	assert_int_equal(r.length, sizeof(small_txt) - 1);
+	wp_http_format_date(st.st_mtim.tv_sec - 86400, date);
+	snprintf(fields, sizeof(fields), "If-Modified-Since: %s\r\n", date);
+	assert_int_equal(get(f, fd, "GET", "/small.txt", fields, &r), 200);
+	assert_memory_equal(r.body, small_txt, r.length);
+	response_free(&r);
+	assert_int_equal(get(f, fd, "GET", "/small.txt",
+			     "If-Modified-Since: yesterday\r\n", &r),
+			 200);
+	response_free(&r);
+	assert_int_equal(wp_close(fd), 0);
+	wait_count(f, &app->closed, 1);
+	assert_int_equal(app_counter(app, "status_206"), 3);
+	assert_int_equal(app_counter(app, "status_416"), 1);
+	assert_int_equal(app_counter(app, "status_304"), 2);
+	assert_int_equal(atomic_load(&app->rejects), 1);
+	tree_remove(&t);
+}
+
+/* A directory that is missing, or a file: refused at start, named. */
+static void test_http_dir_start(void **state)
+{
+	struct fx *f = *state;
+	const struct wp_app_type *t;
+	struct tree tr;
+	char err[200], path[160];
+	const char *arg;
+	uint16_t port;
+
+	tree_make(&tr);
+	snprintf(path, sizeof(path), "%s/nosuch", tr.www);
+	assert_null(wp_app_start_arg(wp_app_find("http"), f->u->b, 80, path,
+				     err, sizeof(err)));
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "No such file"));
+	snprintf(path, sizeof(path), "%s/small.txt", tr.www);
+	assert_null(wp_app_start_arg(wp_app_find("http"), f->u->b, 80, path,
+				     err, sizeof(err)));
+	assert_non_null(strstr(err, "Not a directory"));
+	/* The port is free again after a refusal. */
+	start_arg(f, "http", 80, tr.www);
+	/* Specs: only http takes a third field. */
+	assert_int_equal(wp_app_parse("http:8080:/srv/a:b", &t, &port, &arg,
+				      err, sizeof(err)),
+			 0);
+	assert_string_equal(t->name, "http");
+	assert_int_equal(port, 8080);
+	assert_string_equal(arg, "/srv/a:b");
+	assert_int_equal(
+		wp_app_parse("http:80", &t, &port, &arg, err, sizeof(err)), 0);
+	assert_null(arg);
+	assert_int_equal(wp_app_parse("tcp-echo:7:/srv", &t, &port, &arg, err,
+				      sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "takes no third field"));
+	assert_int_equal(
+		wp_app_parse("http:80:", &t, &port, &arg, err, sizeof(err)),
+		-EINVAL);
+	assert_int_equal(
+		wp_app_parse("http:x:/srv", &t, &port, &arg, err, sizeof(err)),
+		-EINVAL);
+	assert_int_equal(
+		wp_app_parse("http:80:/srv", &t, &port, NULL, err, sizeof(err)),
+		-EINVAL);
+	tree_remove(&tr);
+}
+
+/* The pure functions, on cases picked by hand. */
+static void test_http_path_functions(void **state)
+{
+	static const struct {
+		const char *in, *out;
+		int ret;
+		unsigned flags;
+	} paths[] = {
+		{ "/", "", 0, WP_HTTP_PATH_DIR },
+		{ "/a/b.txt", "a/b.txt", 7, 0 },
+		{ "//a///b/", "a/b", 3, WP_HTTP_PATH_DIR },
+		{ "/a/./b/.", "a/b", 3, WP_HTTP_PATH_DIR },
+		{ "/%61%2E%62?x=/../", "a.b", 3, 0 },
+		{ "http://h:80/x#frag", "x", 1, 0 },
+		{ "HTTP://h", "", 0, WP_HTTP_PATH_DIR },
+		{ "/a%20b", "a b", 3, 0 },
+		{ "/..", NULL, -400, WP_HTTP_PATH_DOTDOT },
+		{ "/a/%2e%2E/b", NULL, -400, WP_HTTP_PATH_DOTDOT },
+		{ "/a/..%2f", NULL, -404, 0 },
+		{ "/%00", NULL, -400, 0 },
+		{ "/%g0", NULL, -400, 0 },
+		{ "/%", NULL, -400, 0 },
+		{ "a", NULL, -400, 0 },
+		{ "*", NULL, -400, 0 },
+		{ "/...", "...", 3, 0 },
+	};
+	char out[64];
+	uint64_t a, b;
+	int64_t t;
+	char date[WP_HTTP_DATE_LEN + 1];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		unsigned flags;
+		int ret = wp_http_target_path(paths[i].in, strlen(paths[i].in),
+					      out, sizeof(out), &flags);
+
+		if (ret != paths[i].ret || flags != paths[i].flags)
+			fail_msg("%s: %d flags %u", paths[i].in, ret, flags);
+		if (paths[i].out)
+			assert_string_equal(out, paths[i].out);
+	}
+	assert_int_equal(wp_http_parse_range("bytes=0-0", 9, 10, &a, &b), 1);
+	assert_true(a == 0 && b == 0);
+	assert_int_equal(wp_http_parse_range("bytes=5-100", 11, 10, &a, &b), 1);
+	assert_true(a == 5 && b == 9);
+	assert_int_equal(wp_http_parse_range("bytes=-3", 8, 10, &a, &b), 1);
+	assert_true(a == 7 && b == 9);
+	assert_int_equal(wp_http_parse_range("bytes=-30", 9, 10, &a, &b), 1);
+	assert_true(a == 0 && b == 9);
+	assert_int_equal(wp_http_parse_range("bytes=10-", 9, 10, &a, &b), -416);
+	assert_int_equal(wp_http_parse_range("bytes=-0", 8, 10, &a, &b), -416);
+	assert_int_equal(wp_http_parse_range("bytes=0-", 8, 0, &a, &b), -416);
+	assert_int_equal(wp_http_parse_range("bytes=5-4", 9, 10, &a, &b), 0);
+	assert_int_equal(wp_http_parse_range("lines=1-2", 9, 10, &a, &b), 0);
+	assert_int_equal(wp_http_parse_range("bytes=-", 7, 10, &a, &b), 0);
+	assert_int_equal(wp_http_parse_range("bytes=99999999999999999999-", 27,
+					     10, &a, &b),
+			 0);
+	assert_int_equal(
+		wp_http_parse_date("Sun, 06 Nov 1994 08:49:37 GMT", 29, &t), 0);
+	assert_int_equal(t, 784111777);
+	wp_http_format_date(784111777, date);
+	assert_string_equal(date, "Sun, 06 Nov 1994 08:49:37 GMT");
+	wp_http_format_date(951782400, date); /* a leap day */
+	assert_string_equal(date, "Tue, 29 Feb 2000 00:00:00 GMT");
+	assert_int_equal(wp_http_parse_date(date, 29, &t), 0);
+	assert_int_equal(t, 951782400);
+	assert_int_equal(
+		wp_http_parse_date("Sunday, 06-Nov-94 08:49:37 GMT", 30, &t),
+		-1);
+	assert_int_equal(
+		wp_http_parse_date("Sun, 06 Nov 1994 24:49:37 GMT", 29, &t),
+		-1);
+	assert_int_equal(
+		wp_http_parse_date("Sun, 31 Apr 1994 08:49:37 GMT", 29, &t),
+		-1);
+	assert_string_equal(wp_http_content_type("a/b.HTML", 8),
+			    "text/html; charset=utf-8");
+	assert_string_equal(wp_http_content_type("x.wasm", 6),
+			    "application/wasm");
+	assert_string_equal(wp_http_content_type("x.tar.gz", 8),
+			    "application/octet-stream");
+	assert_string_equal(wp_http_content_type(".png", 4),
+			    "application/octet-stream");
+	assert_string_equal(wp_http_content_type("d.png/x", 7),
+			    "application/octet-stream");
+}
+
 /* --- stop ------------------------------------------------------------------
  */
 
@@ -758,6 +1330,17 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_http_errors, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_http_isolation, setup,
+						teardown),
+		cmocka_unit_test(test_http_path_functions),
+		cmocka_unit_test_setup_teardown(test_http_dir_files, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_http_dir_concurrent, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_http_dir_refusals, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_http_dir_conditional,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_http_dir_start, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_stop_closes_all, setup,
 						teardown),
