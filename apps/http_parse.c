@@ -351,6 +351,10 @@ int wp_http_target_path(const char *target, size_t len, char *out, size_t cap,
 		while (i < len && t[i] != '/' && t[i] != '?' && t[i] != '#') {
 			uint8_t c = t[i++];
 
+			/* Visible characters only, as the request line
+			 * has them (3.2); this function trusts no one. */
+			if (c <= 0x20 || c >= 0x7f)
+				return -400;
 			if (c == '%') {
 				int hi = i < len ? hex_value(t[i]) : -1;
 				int lo = i + 1 < len ? hex_value(t[i + 1]) : -1;

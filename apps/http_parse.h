@@ -89,7 +89,8 @@ const char *wp_http_reason(int status);
  * trailing '/'; "" is the directory itself), NUL-terminated. out holds
  * at least len + 1 bytes (decoding only shortens).
  * Returns the length written, or the status to answer, negated:
- *   -400  not a path ("*", no leading '/'), a bad %-escape, a %00, or a
+ *   -400  not a path ("*", no leading '/', a byte that is not a visible
+ *         character), a bad %-escape, a %00, or a
  *         ".." segment, sent or decoded (WP_HTTP_PATH_DOTDOT set): the
  *         server never goes above the directory;
  *   -404  a %2F: no file name below the directory holds a '/'.

@@ -10,6 +10,14 @@
  *     head followed by anything parses the same;
  *   - a canonical head emitted from what was parsed parses back to the
  *     same request.
+ * The same bytes, and the target of a complete head, also drive what the
+ * directory server does with them (http_parse.h):
+ *   - wp_http_target_path: a status it may give, or a normalised path
+ *     within its length: no empty, "." or ".." segment, no NUL, no
+ *     leading or trailing '/'; re-encoded, it decodes to itself;
+ *   - wp_http_parse_range: a range inside the size it was given;
+ *   - wp_http_parse_date: a date that formats and parses back to the
+ *     same second.
  */
 #include "fuzz.h"
 
@@ -59,6 +67,92 @@ static size_t emit(const struct wp_http_request *r, uint8_t *out, size_t cap)
 	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
+/* A decoded path, checked; then encoded again ('%', '?', '#' and what
+ * is not a visible character escaped) it must decode to itself. */
+static void check_path_out(const char *out, int ret, size_t len)
+{
+	fuzz_check((size_t)ret <= len && strlen(out) == (size_t)ret,
+		   "path within the target, no NUL");
+	if (ret == 0)
+		return;
+	fuzz_check(out[0] != '/' && out[ret - 1] != '/', "no outer '/'");
+	for (const char *seg = out;;) {
+		const char *end = strchr(seg, '/');
+		size_t n = end ? (size_t)(end - seg) : strlen(seg);
+
+		fuzz_check(n > 0, "no empty segment");
+		fuzz_check(!(n == 1 && seg[0] == '.') &&
+				   !(n == 2 && seg[0] == '.' && seg[1] == '.'),
+			   "no '.' or '..' segment");
+		if (!end)
+			break;
+		seg = end + 1;
+	}
+}
+
+static void check_path(const char *t, size_t len)
+{
+	char *out = (char *)fuzz_alloc(len + 1), *enc, *again;
+	unsigned flags, flags2;
+	size_t k = 0;
+	int ret = wp_http_target_path(t, len, out, len + 1, &flags);
+
+	if (ret < 0) {
+		fuzz_check(ret == -400 || ret == -404, "path status");
+		fuzz_check(!(flags & WP_HTTP_PATH_DOTDOT) || ret == -400,
+			   "'..' is a 400");
+		free(out);
+		return;
+	}
+	check_path_out(out, ret, len);
+	fuzz_check(flags == 0 || flags == WP_HTTP_PATH_DIR, "path flags");
+	enc = (char *)fuzz_alloc(3 * (size_t)ret + 2);
+	enc[k++] = '/';
+	for (int i = 0; i < ret; i++) {
+		uint8_t c = (uint8_t)out[i];
+
+		if (c <= 0x20 || c >= 0x7f || c == '%' || c == '?' ||
+		    c == '#') {
+			k += (size_t)sprintf(enc + k, "%%%02X",
+					     (unsigned)(uint8_t)out[i]);
+		} else {
+			enc[k++] = out[i];
+		}
+	}
+	again = (char *)fuzz_alloc(k + 1);
+	fuzz_check(wp_http_target_path(enc, k, again, k + 1, &flags2) == ret &&
+			   memcmp(again, out, (size_t)ret) == 0,
+		   "a normalised path decodes to itself");
+	free(again);
+	free(enc);
+	free(out);
+}
+
+static void check_range_date(const uint8_t *data, size_t size)
+{
+	uint64_t sz = 0, first, last;
+	int64_t t, t2;
+	char date[WP_HTTP_DATE_LEN + 1];
+	int ret;
+
+	/* The size from the first bytes: small ones matter most. */
+	for (size_t i = 0; i < size && i < 3; i++)
+		sz = sz << 8 | data[i];
+	ret = wp_http_parse_range((const char *)data, size, sz, &first, &last);
+	fuzz_check(ret == 1 || ret == 0 || ret == -416, "range status");
+	if (ret == 1)
+		fuzz_check(first <= last && last < sz, "range inside the size");
+	if (wp_http_parse_date((const char *)data, size, &t) == 0 && t >= 0) {
+		wp_http_format_date(t, date);
+		fuzz_check(wp_http_parse_date(date, WP_HTTP_DATE_LEN, &t2) ==
+					   0 &&
+				   t2 == t,
+			   "a date formats and parses back");
+	}
+	fuzz_check(wp_http_content_type((const char *)data, size) != NULL,
+		   "a content type");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct wp_http_request r, r2;
@@ -67,10 +161,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n;
 
 	check_status(ret);
+	check_path((const char *)copy, size);
+	check_range_date(copy, size);
 	if (ret != 1) {
 		free(copy);
 		return 0;
 	}
+	check_path(r.target, r.target_len);
+	if (r.range)
+		check_range_date((const uint8_t *)r.range, r.range_len);
 	fuzz_check(r.head_len <= size && r.head_len <= WP_HTTP_HEAD_MAX,
 		   "head inside the input and the limit");
 	fuzz_check(inside(r.method_str, r.method_len, copy, r.head_len) &&

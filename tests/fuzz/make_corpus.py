@@ -222,6 +222,16 @@ seeds = {
                   b'Connection: close, TE\n\n',
         'te': b'GET / HTTP/1.1\r\nHost: a\r\n'
               b'Transfer-Encoding: chunked\r\n\r\n',
+        # The directory server: paths, ranges and dates.
+        'dir_range': b'GET /a/./b%20c/big.bin?x HTTP/1.1\r\nHost: a\r\n'
+                     b'Range: bytes=100-199\r\n'
+                     b'If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT'
+                     b'\r\n\r\n',
+        'dir_dotdot': b'GET /sub/%2e%2E/../etc/passwd HTTP/1.1\r\n'
+                      b'Host: a\r\nRange: bytes=-500\r\n\r\n',
+        'path_only': b'/x/%2f/%00/..%2F/.%2e/index.html#f',
+        'range_only': b'bytes=0-',
+        'date_only': b'Tue, 29 Feb 2000 23:59:60 GMT',
     },
 }
 
