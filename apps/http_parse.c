@@ -5,7 +5,6 @@
  */
 #include "http_parse.h"
 
-#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -499,6 +498,15 @@ int wp_http_parse_date(const char *v, size_t n, int64_t *t)
 	return 0;
 }
 
+/* v as exactly n decimal digits (v < 10^n). */
+static void put_digits(char *p, unsigned v, unsigned n)
+{
+	while (n--) {
+		p[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
 void wp_http_format_date(int64_t t, char *out)
 {
 	int64_t days, z, era;
@@ -522,10 +530,18 @@ void wp_http_format_date(int64_t t, char *out)
 	d = doy - (153 * mp + 2) / 5 + 1;
 	m = mp < 10 ? mp + 3 : mp - 9;
 	y += m <= 2;
-	snprintf(out, WP_HTTP_DATE_LEN + 1,
-		 "%s, %02u %s %04u %02u:%02u:%02u GMT", wdays[days % 7], d,
-		 months[m - 1], (unsigned)y, secs / 3600, secs / 60 % 60,
-		 secs % 60);
+	/* "Sun, 06 Nov 1994 08:49:37 GMT", written out: every field has
+	 * its fixed width, which snprintf cannot promise the compiler. */
+	memcpy(out, wdays[days % 7], 3);
+	memcpy(out + 3, ", 00 ", 5);
+	put_digits(out + 5, d, 2);
+	memcpy(out + 8, months[m - 1], 3);
+	out[11] = ' ';
+	put_digits(out + 12, (unsigned)y, 4);
+	memcpy(out + 16, " 00:00:00 GMT", 14); /* and the NUL */
+	put_digits(out + 17, secs / 3600, 2);
+	put_digits(out + 20, secs / 60 % 60, 2);
+	put_digits(out + 23, secs % 60, 2);
 }
 
 const char *wp_http_content_type(const char *name, size_t len)
