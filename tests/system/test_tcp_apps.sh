@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The TCP applications against real Linux peers: `wirepath run --app
-# tcp-echo:7 --app tcp-sink:9 --app tcp-source:19 --app http:80` on one
-# backend (tap, afpacket or afxdp), and the kernel's nc, curl and ping
-# as clients:
+# tcp-echo:7 --app tcp-sink:9 --app tcp-source:19 --app http:80
+# --app http:8080:DIR` on one backend (tap, afpacket or afxdp), and the
+# kernel's nc, curl and ping as clients:
 #   - 50 MB to tcp-sink (nc), counted by the sink;
 #   - 50 MB from tcp-source (nc), compared with the RFC 864 stream by
 #     sha256;
@@ -11,6 +11,9 @@
 #   - curl GET / (the page names wirepath) and GET /bytes/50000000
 #     (sha256 against the RFC 864 stream), two concurrent downloads, and
 #     the error of a malformed request;
+#   - the directory server: three concurrent curl downloads of a 50 MB
+#     file (sha256 each), curl -I (length and type), index.html, a 404,
+#     and ways out of the directory refused ("..", a symlink out);
 #   - ping -s 3000: a fragmented echo request, answered (reassembled by
 #     the stack, the reply fragmented by it).
 # The counters wirepath prints when it stops must agree.
@@ -77,7 +80,7 @@ ip link set lo up
 wp_pid=
 start_wp() {
 	"$wp" run "$@" --app tcp-echo:7 --app tcp-sink:9 --app tcp-source:19 \
-		--app http:80 >"$tmp/wp.out" 2>"$tmp/wp.log" &
+		--app http:80 --app "http:8080:$tmp/www" >"$tmp/wp.out" 2>"$tmp/wp.log" &
 	wp_pid=$!
 	pids+=("$wp_pid")
 }
@@ -121,6 +124,12 @@ head -c "$MB50" /dev/urandom >"$tmp/random50"
 want_random=$(sha256sum <"$tmp/random50" | cut -d' ' -f1)
 # The ring's first characters, as a check of the generator itself.
 [ "$(head -c 8 "$tmp/chargen50")" = ' !"#$%&'"'" ] || fail "chargen starts wrong"
+# What http:8080 serves, and a secret beside it that it must not.
+mkdir -p "$tmp/www/sub" "$tmp/secret"
+ln "$tmp/random50" "$tmp/www/random50.bin"
+echo '<h1>index of www</h1>' >"$tmp/www/index.html"
+echo 'SECRET' >"$tmp/secret/key.txt"
+ln -s ../secret/key.txt "$tmp/www/leak.txt"
 
 # A client command, in the peer's namespace when there is one.
 ns=()
@@ -177,6 +186,34 @@ transfers() { # ADDR
 	out=$(printf 'GET / HTTP/1.1\r\nBad Header\r\n\r\n' | "${ns[@]}" timeout 60 nc -N "$a" 80)
 	grep -q '^HTTP/1.1 400 Bad Request' <<<"$out" || fail "malformed request: $out"
 
+	# The directory server: a 50 MB file three times at once, its
+	# head, the index, a 404, and no way out of the directory.
+	local dp=()
+	for k in 1 2 3; do
+		"${ns[@]}" timeout 300 curl -sS -o "$tmp/f$k" "http://$a:8080/random50.bin" &
+		dp+=($!)
+	done
+	for k in 1 2 3; do
+		wait "${dp[$((k - 1))]}" || fail "GET :8080/random50.bin ($k)"
+		got=$(sha256sum <"$tmp/f$k" | cut -d' ' -f1)
+		[ "$got" = "$want_random" ] || fail "GET :8080/random50.bin ($k): sha256 $got"
+		rm -f "$tmp/f$k"
+	done
+	out=$("${ns[@]}" timeout 60 curl -sS -I "http://$a:8080/random50.bin") || fail "curl -I"
+	grep -q '^HTTP/1.1 200 OK' <<<"$out" || fail "HEAD: $out"
+	grep -qi "^Content-Length: $MB50" <<<"$out" || fail "HEAD length: $out"
+	grep -qi '^Content-Type: application/octet-stream' <<<"$out" || fail "HEAD type: $out"
+	grep -qi '^Last-Modified: .* GMT' <<<"$out" || fail "HEAD date: $out"
+	out=$("${ns[@]}" timeout 60 curl -sS "http://$a:8080/") || fail "GET :8080/"
+	[ "$out" = '<h1>index of www</h1>' ] || fail "GET :8080/: $out"
+	code=$("${ns[@]}" timeout 60 curl -s -o /dev/null -w '%{http_code}' "http://$a:8080/nope.txt")
+	[ "$code" = 404 ] || fail "GET :8080/nope.txt: $code"
+	code=$("${ns[@]}" timeout 60 curl -s -o "$tmp/out" -w '%{http_code}' --path-as-is "http://$a:8080/../secret/key.txt")
+	[ "$code" = 400 ] || fail "GET :8080/../secret/key.txt: $code"
+	code=$("${ns[@]}" timeout 60 curl -s -o "$tmp/out" -w '%{http_code}' "http://$a:8080/leak.txt")
+	[ "$code" = 404 ] || fail "GET :8080/leak.txt (a symlink out): $code"
+	! grep -q SECRET "$tmp/out" || fail "the secret came out"
+
 	# A fragmented echo request (3028 bytes of IP: three fragments).
 	out=$("${ns[@]}" ping -c 3 -i 0.2 -w 20 -s 3000 "$a") ||
 		{ echo "$out" >&2; fail "ping -s 3000 $a"; }
@@ -196,8 +233,16 @@ check_counters() {
 	[ "${v:-0}" -ge "$MB50" ] || { cat "$tmp/wp.log" >&2; fail "tcp-source wrote ${v:-?} bytes"; }
 	v=$(app_counter http:80 rejects)
 	[ "$v" = 3 ] || { cat "$tmp/wp.log" >&2; fail "http rejects ${v:-?}, not 3"; }
+	v=$(app_counter http:8080 tx_bytes)
+	[ "${v:-0}" -ge $((3 * MB50)) ] || { cat "$tmp/wp.log" >&2; fail "http:8080 wrote ${v:-?} bytes"; }
+	v=$(app_counter http:8080 status_404)
+	[ "$v" = 2 ] || { cat "$tmp/wp.log" >&2; fail "http:8080 status_404 ${v:-?}, not 2"; }
+	v=$(app_counter http:8080 status_400)
+	[ "$v" = 1 ] || { cat "$tmp/wp.log" >&2; fail "http:8080 status_400 ${v:-?}, not 1"; }
+	v=$(app_counter http:8080 escapes)
+	[ "$v" = 2 ] || { cat "$tmp/wp.log" >&2; fail "http:8080 escapes ${v:-?}, not 2"; }
 	# Every connection closed by the stop, none left open.
-	for a in tcp-echo:7 tcp-sink:9 tcp-source:19 http:80; do
+	for a in tcp-echo:7 tcp-sink:9 tcp-source:19 http:80 http:8080; do
 		v=$(app_counter "$a" active)
 		[ "$v" = 0 ] || { cat "$tmp/wp.log" >&2; fail "$a: $v connections still active"; }
 	done
