@@ -50,6 +50,16 @@ expect 1 --backend sim --addr 10.0.0.2/24 --gw 192.168.1.1
 grep -q 'gw' err.txt || fail "off-subnet gateway not explained"
 expect 1 --backend pcap --addr 10.0.0.2/24 --pcap-in missing.pcap
 expect 1 --backend sim --addr 224.0.0.1/24
+# A spec's third field: only http takes one (DIR), which must be a
+# directory; refused before anything runs, naming it.
+expect 2 --backend sim --addr 10.0.0.2/24 --app tcp-echo:7:/tmp
+grep -q 'tcp-echo takes no third field' err.txt || fail "tcp-echo:7:/tmp not explained"
+expect 2 --backend sim --addr 10.0.0.2/24 --app http:80:
+expect 1 --backend sim --addr 10.0.0.2/24 --app "http:80:$tmp/nosuch"
+grep -q "directory '$tmp/nosuch': No such file" err.txt || fail "missing DIR not named"
+: >"$tmp/afile"
+expect 1 --backend sim --addr 10.0.0.2/24 --app "http:80:$tmp/afile"
+grep -q "Not a directory" err.txt || fail "a file as DIR not explained"
 
 # --- sim: real time until a signal, a clean stop --------------------------------
 for sig in TERM INT; do
