@@ -42,7 +42,7 @@ done
 ip addr add 10.9.21.1/24 dev wpsd0
 
 # Three connections left open, held by this shell: idle on the echo,
-# idle on the sink, and one on the echo with its echo unread.
+# idle on the sink, and one on the echo that has carried a line.
 exec 3<>/dev/tcp/10.9.21.2/7
 exec 4<>/dev/tcp/10.9.21.2/9
 exec 5<>/dev/tcp/10.9.21.2/7
@@ -55,7 +55,8 @@ done
 [ "$(estab)" = 3 ] || fail "3 connections not established: $(ss -tn)"
 read -r -t 30 line <&5 || fail "no echo"
 [ "$line" = hello ] || fail "echo: $line"
-printf 'unread\n' >&5
+# (Nothing more is sent: data the echo had not read yet when the stop
+# came would make its close a RST, as close() does, not a FIN.)
 
 kill -INT "$wp_pid"
 st=0
