@@ -182,8 +182,10 @@ static void rig_up(struct rig *r)
 	wp_irq_table_init(&r->irqs, r->cpus, 1);
 	wp_cpu_init(&r->cpu, 0, &r->clock, &r->sysctl, &r->irqs);
 	wp_nic_config_default(&nc);
-	nc.rx_ring_size = 512;
-	nc.tx_ring_size = 512;
+	/* Rings no larger than an input's segments need: the pools are
+	 * made and freed per input, which the sanitizers make costly. */
+	nc.rx_ring_size = 256;
+	nc.tx_ring_size = 64;
 	memcpy(nc.mac, our_mac, 6);
 	r->nic = wp_nic_create(&nc, &r->clock, &r->irqs, r->cpus, 1, rig_rx, r);
 	fuzz_check(r->nic != NULL, "nic");
