@@ -149,12 +149,8 @@ int wp__tcp_alloc_ring(struct wp_tcp_sock *tp)
 	if (!tp->sndring)
 		return -ENOMEM;
 	__atomic_store_n(&tp->snd_size, size, __ATOMIC_RELEASE);
-	/* The scoreboard of what is in flight, sized from the ring. */
-	if (wp__tcp_sb_alloc(tp)) {
-		free(tp->sndring);
-		tp->sndring = NULL;
-		return -ENOMEM;
-	}
+	/* The scoreboard comes with the first segment sent (write_xmit):
+	 * an idle connection does without it. */
 	return 0;
 }
 

@@ -507,7 +507,14 @@ void wp__tcp_write_xmit(struct tcp_cpu *tc, struct wp_tcp_sock *tp)
 		} else {
 			break;
 		}
-		/* The scoreboard is full: wait for ACKs, as for cwnd. */
+		/* The scoreboard is full: wait for ACKs, as for cwnd. The
+		 * first segment makes it; without memory for it nothing is
+		 * sent, and the socket tries again a little later. */
+		if (!tp->sb.seg && wp__tcp_sb_alloc(tp)) {
+			wp__tcp_timer_set(tc, tp, TCP_T_TXQ,
+					  pc->now + TCP_RESOURCE_PROBE);
+			break;
+		}
 		if (tcp_sb_len(&tp->sb) >= tp->sb.cap)
 			break;
 		if (wp__tcp_tx_room(pc) <= TCP_TXQ_RESERVE) {

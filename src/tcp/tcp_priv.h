@@ -150,13 +150,14 @@ struct tcp_sb_seg {
 };
 
 /*
- * Bounded: `cap` entries (a power of two), allocated with the send ring
- * (one per TCP_SB_BYTES of ring, at least TCP_SB_MIN) and grown with it
- * (tcp_sndbuf_expand): nothing is allocated per segment or per ACK. A full scoreboard stops new data
- * the way a full congestion window does (Linux gets the same limit from
- * charging each skb's truesize to sndbuf), so a sender of tiny segments
- * has at most `cap` of them in flight. The entries [head, tail) cover
- * [snd_una, snd_nxt) exactly, in order, so a sequence number is found by
+ * Bounded: `cap` entries (a power of two), allocated when the first
+ * segment is sent (one per TCP_SB_BYTES of ring, at least TCP_SB_MIN:
+ * 1 KiB, which an idle connection does not pay) and grown with the ring
+ * (tcp_sndbuf_expand): nothing is allocated per segment or per ACK. A full
+ * scoreboard stops new data the way a full congestion window does (Linux gets
+ * the same limit from charging each skb's truesize to sndbuf), so a sender of
+ * tiny segments has at most `cap` of them in flight. The entries [head, tail)
+ * cover [snd_una, snd_nxt) exactly, in order, so a sequence number is found by
  * binary search.
  *
  * The byte counts give RFC 6675's pipe without a walk (Linux

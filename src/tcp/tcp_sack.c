@@ -63,6 +63,8 @@ int wp__tcp_sb_grow(struct wp_tcp_sock *tp)
 	uint32_t cap = sb->cap;
 	struct tcp_sb_seg *seg;
 
+	if (!sb->seg)
+		return 0; /* none yet: the first segment makes it this size */
 	while (cap < want && cap < (1u << 30))
 		cap <<= 1;
 	if (cap == sb->cap)

@@ -178,9 +178,10 @@ static void sack_beats_newreno_at_5pct_loss(void **state)
 
 /*
  * The send ring starts at tcp_wmem[1] (16 KiB: a scoreboard of 64
- * segments) and doubles as cwnd grows (tcp_sndbuf_expand); the
- * scoreboard follows it with the segments in flight, so the window is
- * never held to 64 segments, and the transfer, lossy, arrives intact.
+ * segments, made when the first segment goes) and doubles as cwnd grows
+ * (tcp_sndbuf_expand); the scoreboard follows it with the segments in flight,
+ * so the window is never held to 64 segments, and the transfer, lossy, arrives
+ * intact.
  */
 static void scoreboard_grows_with_the_send_ring(void **state)
 {
@@ -203,8 +204,15 @@ static void scoreboard_grows_with_the_send_ring(void **state)
 	tsysctl(&t, "net.ipv4.tcp_wmem", "4096 16384 4194304");
 	tconnect(&t, 5001, &c, &s, NULL);
 	assert_int_equal(c->snd_size, 16384);
-	assert_int_equal(c->sb.cap, TCP_SB_MIN);
+	/* Established and idle: no scoreboard yet; the first segment
+	 * sent makes one of TCP_SB_MIN entries. */
+	assert_null(c->sb.seg);
+	assert_int_equal(c->sb.cap, 0);
 	tstream_init(&st, c, s, 8u << 20, 9);
+	tstream_pump(&st, true);
+	trun(&t, WP_NSEC_PER_MSEC);
+	assert_non_null(c->sb.seg);
+	assert_int_equal(c->sb.cap, TCP_SB_MIN);
 	for (uint64_t end = tnow(&t) + 300 * WP_NSEC_PER_SEC;
 	     st.rcvd < st.total && tnow(&t) < end;) {
 		tstream_pump(&st, true);
