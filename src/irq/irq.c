@@ -125,7 +125,11 @@ void wp_irq_unmask(struct wp_irq_vector *v)
 
 bool wp_irq_raise(struct wp_irq_vector *v)
 {
-	atomic_fetch_add_explicit(&v->raised, 1, memory_order_relaxed);
+	/* A statistic with one writer (see irq.h): no locked add. */
+	atomic_store_explicit(
+		&v->raised,
+		atomic_load_explicit(&v->raised, memory_order_relaxed) + 1,
+		memory_order_relaxed);
 	if (!atomic_load_explicit(&v->masked, memory_order_seq_cst)) {
 		deliver(v);
 		return true;
