@@ -422,6 +422,24 @@ struct ep_server {
 	int conns, closed, err;
 };
 
+/* Send len bytes on a non-blocking socket, waiting out EAGAIN. 0, -1. */
+static int echo_all(struct ep_server *e, int fd, const uint8_t *buf, size_t len)
+{
+	while (len && !atomic_load(&e->stop)) {
+		ssize_t w = wp_send(fd, buf, len, 0);
+
+		if (w > 0) {
+			buf += w;
+			len -= (size_t)w;
+		} else if (w < 0 && errno == EAGAIN) {
+			nap();
+		} else {
+			return -1;
+		}
+	}
+	return len ? -1 : 0;
+}
+
 /* Edge-triggered: every readiness change is drained to EAGAIN. */
 static void *ep_server_main(void *arg)
 {
@@ -457,12 +475,12 @@ static void *ep_server_main(void *arg)
 				ssize_t r = wp_recv(fd, buf, sizeof(buf), 0);
 
 				if (r > 0) {
-					/* Echo; the client reads as it goes,
-					 * so the send buffer has room. */
-					ssize_t w =
-						wp_send(fd, buf, (size_t)r, 0);
-
-					if (w != r)
+					/* Echo all of it: the socket is
+					 * non-blocking, and a server thread
+					 * the host kept waiting may meet a
+					 * full send buffer, which drains as
+					 * the client thread runs the wire. */
+					if (echo_all(e, fd, buf, (size_t)r))
 						e->err++;
 					e->echoed += (size_t)r;
 					continue;
