@@ -248,3 +248,26 @@ wire_prereqs() { # BACKEND TOOLS...
 	fi
 	unshare --net true 2>/dev/null || skip "cannot create a network namespace"
 }
+
+# The RFC 864 stream, N bytes, into FILE (what tcp-source sends): one
+# period (95 lines of 72 characters and CRLF, line k starting at
+# character k of ' '..'~'), doubled until long enough, cut.
+chargen() { # N FILE
+	local ring="" line k
+	for k in $(seq 32 126); do ring+=$(printf "\\x$(printf %x "$k")"); done
+	ring+="$ring"
+	: >"$tmp/period"
+	for k in $(seq 0 94); do
+		line=${ring:k:72}
+		printf '%s\r\n' "$line" >>"$tmp/period"
+	done
+	[ "$(stat -c %s "$tmp/period")" = 7030 ] || fail "chargen period is not 7030 bytes"
+	cp "$tmp/period" "$tmp/big"
+	while [ "$(stat -c %s "$tmp/big")" -lt "$1" ]; do
+		cat "$tmp/big" "$tmp/big" >"$tmp/big2"
+		mv "$tmp/big2" "$tmp/big"
+	done
+	head -c "$1" "$tmp/big" >"$2"
+	rm -f "$tmp/big"
+	[ "$(head -c 8 "$2")" = ' !"#$%&'"'" ] || fail "chargen starts wrong"
+}
