@@ -324,7 +324,7 @@ void wp_app_print(struct wp_app *app, FILE *out)
 		fprintf(out,
 			"%s:%u accepted %llu active %llu closed %llu "
 			"rx_bytes %llu tx_bytes %llu requests %llu "
-			"responses %llu rejects %llu errors %llu",
+			"responses %llu rejects %llu errors %llu aborted %llu",
 			app->type->name, app->port,
 			(unsigned long long)atomic_load(&app->accepted),
 			(unsigned long long)atomic_load(&app->active),
@@ -334,7 +334,8 @@ void wp_app_print(struct wp_app *app, FILE *out)
 			(unsigned long long)atomic_load(&app->handled),
 			(unsigned long long)atomic_load(&app->replies),
 			(unsigned long long)atomic_load(&app->rejects),
-			(unsigned long long)atomic_load(&app->errors));
+			(unsigned long long)atomic_load(&app->errors),
+			(unsigned long long)atomic_load(&app->aborted));
 	} else {
 		fprintf(out,
 			"%s:%u handled %llu rx_bytes %llu replies %llu "

@@ -128,6 +128,7 @@ struct wp_app_conn {
 	uint32_t want;	 /* set by the ops: the interest for next time */
 	uint32_t events; /* the interest registered now */
 	bool eof;	 /* wp_app_recv returned 0: the peer's FIN */
+	int err;	 /* the first error a call on it failed with, or 0 */
 	uint64_t id;	 /* 1, 2, ... in accept order */
 	uint64_t rx_bytes, tx_bytes;
 	struct sockaddr_in peer;
@@ -162,6 +163,11 @@ struct wp_app {
 	_Atomic uint64_t active;   /* connections open now */
 	_Atomic uint64_t closed;   /* connections closed (stop included) */
 	_Atomic uint64_t rejects;  /* requests answered with an error */
+	/* Connections that ended in an error, not a close: reset by the
+	 * peer (ECONNRESET, then EPIPE), timed out (ETIMEDOUT: the peer
+	 * vanished), any call on them failing other than with EAGAIN, or
+	 * epoll reporting EPOLLERR. */
+	_Atomic uint64_t aborted;
 	_Atomic uint64_t counter[WP_APP_COUNTERS]; /* type->counter_names */
 	void *priv; /* the type's own state (open/close) */
 };
@@ -215,8 +221,8 @@ bool wp_app_idle(struct wp_app *app);
  * "udp-echo:7 handled 12 rx_bytes 768 replies 12 tx_bytes 768 errors 0",
  * then the type's own counters ("... bad_cookie 1"); stream
  * applications: "tcp-echo:7 accepted 3 active 1 closed 2 rx_bytes ...
- * tx_bytes ... requests ... responses ... rejects ... errors 0", then
- * the type's own counters (http: status_404 2 ...).
+ * tx_bytes ... requests ... responses ... rejects ... errors 0 aborted 0",
+ * then the type's own counters (http: status_404 2 ...).
  */
 void wp_app_print(struct wp_app *app, FILE *out);
 

@@ -60,6 +60,8 @@ static void conn_close(struct wp_app_conn *c)
 
 	if (ops->release)
 		ops->release(c);
+	if (c->err)
+		wp_app_count(&app->aborted, 1);
 	/* Closing the descriptor removes its epoll item too; sends its FIN
 	 * after whatever is queued, or a RST if unread data is left
 	 * (RFC 2525 2.17), as Linux does. */
@@ -146,6 +148,15 @@ static void conn_ready(struct wp_app_conn *c, uint32_t events)
 {
 	int ret = c->app->type->stream->ready(c, events);
 
+	/* An error the op did not meet in a call of its own (it may not
+	 * have made one): SO_ERROR says which, EIO if it has gone. */
+	if ((events & WP_EPOLLERR) && !c->err) {
+		socklen_t len = sizeof(c->err);
+
+		if (wp_getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &c->err, &len) ||
+		    !c->err)
+			c->err = EIO;
+	}
 	if (ret != WP_APP_KEEP || (events & (WP_EPOLLERR | WP_EPOLLHUP))) {
 		conn_close(c);
 		return;
@@ -196,9 +207,12 @@ static void count_io(struct wp_app_conn *c, ssize_t n, bool rx)
 		}
 	} else if (n == 0 && rx) {
 		c->eof = true;
-	} else if (n < 0 && errno != EAGAIN && errno != EPIPE &&
-		   errno != ECONNRESET) {
-		wp_app_count(&c->app->errors, 1);
+	} else if (n < 0 && errno != EAGAIN) {
+		if (!c->err)
+			c->err = errno;
+		/* A reset is the peer's doing, not a failed call. */
+		if (errno != EPIPE && errno != ECONNRESET)
+			wp_app_count(&c->app->errors, 1);
 	}
 }
 

@@ -405,7 +405,55 @@ static void test_source_stream(void **state)
 	wait_count(f, &app->closed, 2);
 	assert_int_equal(atomic_load(&app->rx_bytes), 7);
 	assert_true(atomic_load(&app->tx_bytes) >= SOURCE_BYTES + 100);
+	/* Both reset by the peer: aborted, and no call counted as failed. */
+	assert_int_equal(atomic_load(&app->aborted), 2);
+	assert_int_equal(atomic_load(&app->errors), 0);
+	assert_int_equal(atomic_load(&app->active), 0);
 	free(in);
+}
+
+/*
+ * The client vanishes mid-download (the wire goes dead both ways, as when
+ * a peer's host is switched off): the source's data go unacknowledged,
+ * the retransmission timer backs off tcp_retries2 times and gives up
+ * (ETIMEDOUT, TCPAbortOnTimeout), and the application hears of it, counts
+ * the failed call and the aborted connection, and closes it: nothing left
+ * open, nothing waiting forever.
+ */
+static void test_source_peer_vanishes(void **state)
+{
+	struct fx *f = *state;
+	struct wp_app *app = start(f, "tcp-source", 19);
+	struct wp_pair_link dead = { .loss_pct = 100,
+				     .limit = WP_PAIR_LIMIT_DEFAULT };
+	struct wp_net_mib m;
+	uint8_t in[4096];
+	bool eof;
+	int c;
+
+	/* 2: 200 + 400 + 800 ms of RTOs rather than Linux's ~15 minutes. */
+	assert_int_equal(
+		wp_sysctl_set(&f->u->b->sysctl, "net.ipv4.tcp_retries2", "2"),
+		0);
+	c = client(f, 19);
+	assert_int_equal(recv_upto(f, c, in, sizeof(in), &eof), sizeof(in));
+	assert_int_equal(
+		wp_stack_pair_set_link(f->u->p, WP_PAIR_A_TO_B, &dead, NULL, 0),
+		0);
+	assert_int_equal(
+		wp_stack_pair_set_link(f->u->p, WP_PAIR_B_TO_A, &dead, NULL, 0),
+		0);
+	wait_count(f, &app->closed, 1);
+	assert_int_equal(atomic_load(&app->aborted), 1);
+	assert_int_equal(atomic_load(&app->errors), 1); /* the ETIMEDOUT */
+	assert_int_equal(atomic_load(&app->active), 0);
+	m = ufx_mib(f->u->b);
+	assert_int_equal(m.TCPAbortOnTimeout, 1);
+	/* The client's side: what reached it is the stream, nothing more
+	 * will; its close resets into the void. */
+	for (size_t i = 0; i < sizeof(in); i++)
+		assert_int_equal(in[i], chargen_byte(i));
+	assert_int_equal(wp_close(c), 0);
 }
 
 /* --- http ---------------------------------------------------------------- */
@@ -1325,6 +1373,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_source_stream, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_source_peer_vanishes,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_pages, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_http_errors, setup,
