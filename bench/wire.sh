@@ -23,10 +23,12 @@
 #                   wire_udp_peer sink (recvmmsg, batches of 64)
 #   TCP             iperf3 -c -t S, one flow, forward (the client sends)
 #                   and -R: Gbit/s, and CPU time per 1448-byte segment:
-#                   the server process's (wirepath's whole process; the
-#                   kernel's iperf3 -s) and the machine's softirq time
-#                   (/proc/stat: the veth's and the kernel stack's work,
-#                   both ends of the wire)
+#                   the server process's (wirepath's whole process: its
+#                   stack, firmware and application threads; the kernel's
+#                   iperf3 -s, whose stack work is softirq) and the
+#                   machine's softirq time (/proc/stat: the veth's and the
+#                   kernel stack's work, both ends of the wire, the
+#                   client's too), and their sum, the figure to compare
 #
 # The AF_XDP mode wirepath got (xdp_mode) and the load average are
 # printed with the figures. Everything runs in network namespaces the
@@ -263,11 +265,12 @@ print(row % ("UDP round trip p50 (µs)", wp50, kp50, ratio(wp50, kp50)))
 print(row % ("UDP round trip p99 (µs)", wp99, kp99, ratio(wp99, kp99)))
 print(row % ("UDP 64 B offered by the sender (/s)", "%.0f" % (wn / wt), "%.0f" % (kn / kt), ""))
 print(row % ("UDP 64 B received by the sink (/s)", "%.0f" % wrx, "%.0f" % krx, ratio(wrx, krx)))
-print(row % ("TCP iperf3 -c (Gbit/s)", t[0], t[6], ratio(t[0], t[6])))
-print(row % ("  server CPU per segment (ns)", "%.0f" % t[1], "%.0f" % t[7], ratio(t[1], t[7])))
-print(row % ("  softirq per segment (ns)", "%.0f" % t[2], "%.0f" % t[8], ""))
-print(row % ("TCP iperf3 -c -R (Gbit/s)", t[3], t[9], ratio(t[3], t[9])))
-print(row % ("  server CPU per segment (ns)", "%.0f" % t[4], "%.0f" % t[10], ratio(t[4], t[10])))
-print(row % ("  softirq per segment (ns)", "%.0f" % t[5], "%.0f" % t[11], ""))
+for name, w, k in (("TCP iperf3 -c (Gbit/s)", t[0:3], t[6:9]),
+                   ("TCP iperf3 -c -R (Gbit/s)", t[3:6], t[9:12])):
+    print(row % (name, w[0], k[0], ratio(w[0], k[0])))
+    print(row % ("  server process CPU per segment (ns)", "%.0f" % w[1], "%.0f" % k[1], ""))
+    print(row % ("  softirq per segment (ns)", "%.0f" % w[2], "%.0f" % k[2], ""))
+    print(row % ("  both per segment (ns)", "%.0f" % (w[1] + w[2]),
+                 "%.0f" % (k[1] + k[2]), ratio(w[1] + w[2], k[1] + k[2])))
 EOF
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
