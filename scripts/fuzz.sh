@@ -38,17 +38,40 @@ fi
 ninja -C "$dir" "${targets[@]/#/tests/fuzz/}" >/dev/null
 
 mkdir -p "$dir/artifacts"
-failed=()
-for t in "${targets[@]}"; do
+# One target per CPU at a time: each is one process, and the time given
+# is per target.
+run_one() { # TARGET: its log in $dir/TARGET.log, its status in $dir/TARGET.rc
+	local t=$1 corpora
 	# New inputs go to the first corpus directory: never the seeds.
 	corpora=("$dir/corpus/$t")
 	mkdir -p "${corpora[0]}"
 	[ -d "tests/fuzz/corpus/$t" ] && corpora+=("tests/fuzz/corpus/$t")
-	echo "== $t: ${seconds}s"
-	if ! "$dir/tests/fuzz/$t" -max_total_time="$seconds" -timeout=10 \
+	if "$dir/tests/fuzz/$t" -max_total_time="$seconds" -timeout=10 \
 		-rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$dir/artifacts/$t-" \
 		"${corpora[@]}" >"$dir/$t.log" 2>&1; then
+		echo 0 >"$dir/$t.rc"
+	else
+		echo 1 >"$dir/$t.rc"
+	fi
+}
+jobs=$(nproc 2>/dev/null || echo 1)
+running=0
+for t in "${targets[@]}"; do
+	if [ "$running" -ge "$jobs" ]; then
+		wait -n || true
+		running=$((running - 1))
+	fi
+	rm -f "$dir/$t.rc"
+	run_one "$t" &
+	running=$((running + 1))
+done
+wait || true
+
+failed=()
+for t in "${targets[@]}"; do
+	echo "== $t: ${seconds}s"
+	if [ "$(cat "$dir/$t.rc" 2>/dev/null)" != 0 ]; then
 		tail -n 40 "$dir/$t.log"
 		failed+=("$t")
 		continue
