@@ -625,6 +625,23 @@ static void on_ctrl(struct ip3 *t)
 	}
 }
 
+/*
+ * A test whose client may be done: its IPERF_DONE or close can sit
+ * unread on the control socket (the client exits as soon as it has sent
+ * it; a lossy wire delays it), when another client comes or the server
+ * stops. Read it now. A client that has its results and has not yet said
+ * so has all it wanted, as with a close after DISPLAY_RESULTS: the test
+ * counts.
+ */
+static void settle_done(struct ip3 *t)
+{
+	on_ctrl(t);
+	if (t->ctrl >= 0 && t->state == DISPLAY_RESULTS) {
+		count(t, IP3_TESTS);
+		end_test(t);
+	}
+}
+
 /* --- new connections: control or stream, by their cookie ---------------- */
 
 static bool cookie_ok(const uint8_t *c)
@@ -692,19 +709,9 @@ static void on_pending(struct ip3 *t, unsigned i)
 	p->got += (size_t)r;
 	if (p->got < IP3_COOKIE)
 		return;
-	if (t->ctrl >= 0 && memcmp(p->cookie, t->cookie, IP3_COOKIE) != 0) {
-		/* Another client. The one we have may already be done:
-		 * its IPERF_DONE or close can sit unread on the control
-		 * socket when this loop turn saw the new connection first
-		 * (the client exits as soon as it has sent it). Read it
-		 * now. One that has its results and has not yet said so
-		 * has all it wanted, as a close after DISPLAY_RESULTS. */
-		on_ctrl(t);
-		if (t->ctrl >= 0 && t->state == DISPLAY_RESULTS) {
-			count(t, IP3_TESTS);
-			end_test(t);
-		}
-	}
+	/* Another client: the one we have may already be done. */
+	if (t->ctrl >= 0 && memcmp(p->cookie, t->cookie, IP3_COOKIE) != 0)
+		settle_done(t);
 	if (!cookie_ok(p->cookie)) {
 		count(t, IP3_BAD_COOKIE);
 		wp_close(p->fd);
@@ -1117,6 +1124,8 @@ static void ip3_run(struct wp_app *app)
 	for (unsigned i = 0; i < IP3_PENDING; i++)
 		if (t->pending[i].fd >= 0)
 			wp_close(t->pending[i].fd);
+	if (t->ctrl >= 0)
+		settle_done(t);
 	end_test(t);
 }
 
