@@ -1311,6 +1311,73 @@ static bool fast_path(struct tcp_cpu *tc, struct wp_tcp_sock *tp,
 /* --- passive open
  * ----------------------------------------------------------------- */
 
+/*
+ * tcp_create_openreq_child: an embryo of lsk for the 4-tuple of skb,
+ * with the peer's initial sequence number irs and ours iss, the options
+ * agreed (opts), timestamps offset. NULL (skb dropped and counted) if
+ * there is no memory. The caller sets the windows, then hashes it.
+ */
+static struct wp_tcp_sock *embryo_new(struct wp_net_cpu *pc,
+				      struct wp_tcp_sock *lsk,
+				      struct wp_skb *skb,
+				      const struct wp_tcp_repr *th,
+				      uint32_t irs, uint32_t iss,
+				      const struct wp_tcp_opts *opts)
+{
+	struct wp_net *net = pc->net;
+	struct wp_ip_cb *ip = &tcp_cb(skb)->ip;
+	struct wp_tcp_sock *c = wp__tcp_sock_child(lsk);
+
+	if (!c) {
+		WP_MIB_INC(pc, ListenDrops);
+		tcp_drop(pc, skb, WP_DROP_NOMEM);
+		return NULL;
+	}
+	c->saddr = ip->daddr;
+	c->sport = th->dport;
+	c->daddr = ip->saddr;
+	c->dport = th->sport;
+	c->sk.sk_cpu = pc->id;
+	c->irs = irs;
+	c->rcv_nxt = irs + 1;
+	c->rcv_wup = c->rcv_nxt;
+	atomic_store(&c->copied_seq, c->rcv_nxt);
+	atomic_store(&c->rcv_data_end, c->rcv_nxt);
+	c->iss = iss;
+	c->snd_una = c->iss;
+	c->snd_nxt = c->iss + 1;
+	c->snd_max = c->iss + 1;
+	c->snd_base = c->iss + 1;
+	atomic_store(&c->write_seq, c->iss + 1);
+	atomic_store(&c->snd_una_pub, c->iss + 1);
+	c->ts_off = wp__tcp_ts_off(net->tcp, c->saddr, c->daddr);
+	syn_options(c, opts, false);
+	c->rx_opt.ts_recent_stamp = pc->now;
+	return c;
+}
+
+/*
+ * The embryo into the established hash, counted in lsk's SYN queue, in
+ * SYN_RECV. False (skb dropped, the embryo released) if another core
+ * hashed the same 4-tuple first (a duplicate SYN, or a copy of the
+ * cookie's ACK).
+ */
+static bool embryo_hash(struct wp_net_cpu *pc, struct wp_tcp_sock *lsk,
+			struct wp_tcp_sock *c, struct wp_skb *skb)
+{
+	if (wp__tcp_ehash_insert(pc->net, c)) {
+		wp_sock_put(&c->sk);
+		tcp_drop(pc, skb, WP_DROP_TCP_FLAGS);
+		return false;
+	}
+	wp_sock_hold(&lsk->sk);
+	c->parent = lsk;
+	atomic_fetch_add(&lsk->syn_qlen, 1);
+	c->state_core = WP_TCP_SYN_RECV;
+	wp_sk_set_state(&c->sk, WP_TCP_SYN_RECV);
+	return true;
+}
+
 /* tcp_v4_conn_request: a SYN for a listener. Consumes skb. */
 static void conn_request(struct wp_net_cpu *pc, struct wp_tcp_sock *lsk,
 			 struct wp_skb *skb, const struct wp_tcp_repr *th)
@@ -1350,47 +1417,17 @@ static void conn_request(struct wp_net_cpu *pc, struct wp_tcp_sock *lsk,
 		wp_consume_skb(skb);
 		return;
 	}
-	c = wp__tcp_sock_child(lsk);
-	if (!c) {
-		WP_MIB_INC(pc, ListenDrops);
-		tcp_drop(pc, skb, WP_DROP_NOMEM);
+	c = embryo_new(pc, lsk, skb, th, th->seq,
+		       wp__tcp_isn(net->tcp, pc->now, ip->daddr, th->dport,
+				   ip->saddr, th->sport),
+		       &th->opts);
+	if (!c)
 		return;
-	}
-	c->saddr = ip->daddr;
-	c->sport = th->dport;
-	c->daddr = ip->saddr;
-	c->dport = th->sport;
-	c->sk.sk_cpu = pc->id;
-	c->irs = th->seq;
-	c->rcv_nxt = th->seq + 1;
-	c->rcv_wup = c->rcv_nxt;
-	atomic_store(&c->copied_seq, c->rcv_nxt);
-	atomic_store(&c->rcv_data_end, c->rcv_nxt);
-	c->iss = wp__tcp_isn(net->tcp, pc->now, c->saddr, c->sport, c->daddr,
-			     c->dport);
-	c->snd_una = c->iss;
-	c->snd_nxt = c->iss + 1;
-	c->snd_max = c->iss + 1;
-	c->snd_base = c->iss + 1;
-	atomic_store(&c->write_seq, c->iss + 1);
-	atomic_store(&c->snd_una_pub, c->iss + 1);
-	c->ts_off = wp__tcp_ts_off(net->tcp, c->saddr, c->daddr);
-	syn_options(c, &th->opts, false);
-	c->rx_opt.ts_recent_stamp = pc->now;
 	c->snd_wnd = th->window;
 	c->max_window = c->snd_wnd;
 	c->snd_wl1 = th->seq;
-	if (wp__tcp_ehash_insert(net, c)) {
-		/* Another core made this embryo first (a duplicate SYN). */
-		wp_sock_put(&c->sk);
-		tcp_drop(pc, skb, WP_DROP_TCP_FLAGS);
+	if (!embryo_hash(pc, lsk, c, skb))
 		return;
-	}
-	wp_sock_hold(&lsk->sk);
-	c->parent = lsk;
-	atomic_fetch_add(&lsk->syn_qlen, 1);
-	c->state_core = WP_TCP_SYN_RECV;
-	wp_sk_set_state(&c->sk, WP_TCP_SYN_RECV);
 	wp__tcp_send_synack(tc, c);
 	c->rtt_time = pc->now;
 	c->rtt_seq = c->iss + 1;
@@ -1440,47 +1477,15 @@ static bool cookie_rcv(struct wp_net_cpu *pc, struct wp_tcp_sock *lsk,
 		tcp_drop(pc, skb, WP_DROP_TCP_LISTEN_OVERFLOW);
 		return true;
 	}
-	c = wp__tcp_sock_child(lsk);
-	if (!c) {
-		WP_MIB_INC(pc, ListenDrops);
-		tcp_drop(pc, skb, WP_DROP_NOMEM);
-		return true;
-	}
-	c->saddr = ip->daddr;
-	c->sport = th->dport;
-	c->daddr = ip->saddr;
-	c->dport = th->sport;
-	c->sk.sk_cpu = pc->id;
 	/* The SYN was SEG.SEQ - 1; our SYN-ACK was SEG.ACK - 1. */
-	c->irs = th->seq - 1;
-	c->rcv_nxt = th->seq;
-	c->rcv_wup = c->rcv_nxt;
-	atomic_store(&c->copied_seq, c->rcv_nxt);
-	atomic_store(&c->rcv_data_end, c->rcv_nxt);
-	c->iss = th->ack_seq - 1;
-	c->snd_una = c->iss;
-	c->snd_nxt = c->iss + 1;
-	c->snd_max = c->iss + 1;
-	c->snd_base = c->iss + 1;
-	atomic_store(&c->write_seq, c->iss + 1);
-	atomic_store(&c->snd_una_pub, c->iss + 1);
-	c->ts_off = wp__tcp_ts_off(net->tcp, c->saddr, c->daddr);
-	syn_options(c, &o, false);
-	c->rx_opt.ts_recent_stamp = pc->now;
+	c = embryo_new(pc, lsk, skb, th, th->seq - 1, th->ack_seq - 1, &o);
+	if (!c)
+		return true;
 	/* The window the SYN-ACK offered (wp__tcp_syncookie_send). */
 	c->rcv_wnd = umin32(wp__tcp_space(c), 65535);
 	c->snd_wl1 = c->irs;
-	if (wp__tcp_ehash_insert(net, c)) {
-		/* Another core made it from a copy of this ACK. */
-		wp_sock_put(&c->sk);
-		tcp_drop(pc, skb, WP_DROP_TCP_FLAGS);
+	if (!embryo_hash(pc, lsk, c, skb))
 		return true;
-	}
-	wp_sock_hold(&lsk->sk);
-	c->parent = lsk;
-	atomic_fetch_add(&lsk->syn_qlen, 1);
-	c->state_core = WP_TCP_SYN_RECV;
-	wp_sk_set_state(&c->sk, WP_TCP_SYN_RECV);
 	process(tc, c, skb, th);
 	/* The accept queue filled meanwhile (another core): nothing will
 	 * retransmit a SYN-ACK for it, so it goes. */
