@@ -104,32 +104,36 @@ static char *exec(struct kfx *fx, int want, const char *line)
 	return out_s;
 }
 
-/* The number after "key": in a view's output (first occurrence, or the
- * sum of every row's with sum set: softnet has one row per core). */
-static uint64_t value_or(struct kfx *fx, const char *view, const char *key,
-			 bool sum, bool must)
+/* The number after "key": in a view's JSON output s (first occurrence,
+ * or the sum of every row's with sum set: softnet has one row per core);
+ * 0 if absent and not a must. */
+static uint64_t json_value(const char *s, const char *key, bool sum, bool must)
 {
-	char *s = exec(fx, 0, view), pat[96];
 	uint64_t v = 0;
 	bool found = false;
+	char pat[96];
 
 	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	for (char *p = strstr(s, pat); p; p = strstr(p + 1, pat)) {
+	for (const char *p = strstr(s, pat); p; p = strstr(p + 1, pat)) {
 		v += strtoull(p + strlen(pat), NULL, 10);
 		found = true;
 		if (!sum)
 			break;
 	}
 	if (!found && must)
-		fail_msg("no %s in %s: %s", key, view, s);
-	free(s);
+		fail_msg("no %s in: %s", key, s);
 	return v;
 }
 
+/* One value of one view, asked for now. */
 static uint64_t value(struct kfx *fx, const char *view, const char *key,
 		      bool sum)
 {
-	return value_or(fx, view, key, sum, true);
+	char *s = exec(fx, 0, view);
+	uint64_t v = json_value(s, key, sum, true);
+
+	free(s);
+	return v;
 }
 
 static void run(struct kfx *fx, uint64_t ns)
@@ -142,6 +146,29 @@ struct window {
 	uint64_t pkts, irqs, polls, squeeze, missed, q0, q1;
 };
 
+/* The counters a window is measured by, each view asked once. */
+static struct window counters(struct kfx *fx)
+{
+	char *sum = exec(fx, 0, "stat --json");
+	char *softnet = exec(fx, 0, "stat softnet --json");
+	char *eth = exec(fx, 0, "stat ethtool --json");
+	struct window w = {
+		.pkts = json_value(sum, "rx_packets", false, true),
+		.irqs = json_value(sum, "interrupts", false, true),
+		.polls = json_value(sum, "napi_polls", false, true),
+		.squeeze = json_value(softnet, "time_squeeze", true, true),
+		.missed = json_value(eth, "rx_missed_errors", false, true),
+		.q0 = json_value(eth, "rx_queue_0_packets", false, true),
+		/* (a channel switched off is not listed, as in Linux) */
+		.q1 = json_value(eth, "rx_queue_1_packets", false, false),
+	};
+
+	free(sum);
+	free(softnet);
+	free(eth);
+	return w;
+}
+
 /* What a window of traffic did, from the views. */
 static struct window measure(struct kfx *fx)
 {
@@ -149,26 +176,9 @@ static struct window measure(struct kfx *fx)
 
 	/* What was already in the rings when the knob turned goes first. */
 	run(fx, 5 * WP_NSEC_PER_MSEC);
-
-#define READ(w)                                                                \
-	do {                                                                   \
-		w.pkts = value(fx, "stat --json", "rx_packets", false);        \
-		w.irqs = value(fx, "stat --json", "interrupts", false);        \
-		w.polls = value(fx, "stat --json", "napi_polls", false);       \
-		w.squeeze = value(fx, "stat softnet --json", "time_squeeze",   \
-				  true);                                       \
-		w.missed = value(fx, "stat ethtool --json",                    \
-				 "rx_missed_errors", false);                   \
-		w.q0 = value(fx, "stat ethtool --json", "rx_queue_0_packets",  \
-			     false);                                           \
-		/* (a channel switched off is not listed, as in Linux) */      \
-		w.q1 = value_or(fx, "stat ethtool --json",                     \
-				"rx_queue_1_packets", false, false);           \
-	} while (0)
-	READ(a);
+	a = counters(fx);
 	run(fx, WINDOW_NS);
-	READ(b);
-#undef READ
+	b = counters(fx);
 	d.pkts = b.pkts - a.pkts;
 	d.irqs = b.irqs - a.irqs;
 	d.polls = b.polls - a.polls;
