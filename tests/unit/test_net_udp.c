@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #include "skb/pool.h"
 
@@ -804,6 +805,16 @@ static void bind_close_races_delivery(void **state)
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(
 			pthread_create(&t[i], NULL, churn_thread, &c[i]), 0);
+	/* The race needs the churn going: a loaded host may not have run
+	 * either thread yet (bounded: a minute of real time). */
+	for (int w = 0;
+	     w < 60000 &&
+	     atomic_load(&c[0].binds) + atomic_load(&c[1].binds) == 0;
+	     w++) {
+		struct timespec ts = { 0, 1000000 };
+
+		nanosleep(&ts, NULL);
+	}
 	for (int i = 0; i < 20000; i++) {
 		size_t n = udp_frame(f, PEER_IP, OUR_IP, 1,
 				     (uint16_t)(8000 + i % 8), "race", 4);
